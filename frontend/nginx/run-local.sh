@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Runs the frontend's nginx locally, as the container image does: renders the shared server
+# template with the same variables, wraps it in a main config that keeps pid and temp files
+# in the data folder, and runs nginx in the foreground (so `dapr run -f` and `make run` can
+# stop it). Started from frontend/ by both.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+data=${DATA_DIR:-$here/../.data}
+run="$data/nginx"
+mkdir -p "$run/tmp"
+
+export NGINX_PORT=${NGINX_PORT:-8080}
+export DAPR_HTTP_PORT=${DAPR_HTTP_PORT:-3500}
+export API_APP_ID=${API_APP_ID:-api}
+export NGINX_ROOT=${NGINX_ROOT:-$here/public}
+# Only these are substituted: nginx's own $variables stay as they are.
+envsubst '${NGINX_PORT} ${DAPR_HTTP_PORT} ${API_APP_ID} ${NGINX_ROOT}' \
+  <"$here/nginx/default.conf.template" >"$run/default.conf"
+
+user=""
+[[ $(id -u) -eq 0 ]] && user="user root;"
+cat >"$run/nginx.conf" <<CONF
+$user
+worker_processes ${NGINX_WORKERS:-2};
+pid $run/nginx.pid;
+error_log stderr warn;
+daemon off;
+events { worker_connections 4096; }
+http {
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+    access_log ${NGINX_ACCESS_LOG:-/dev/stdout};
+    sendfile on;
+    tcp_nopush on;
+    keepalive_timeout 65;
+    client_body_temp_path $run/tmp/body;
+    proxy_temp_path $run/tmp/proxy;
+    fastcgi_temp_path $run/tmp/fastcgi;
+    uwsgi_temp_path $run/tmp/uwsgi;
+    scgi_temp_path $run/tmp/scgi;
+    include $run/default.conf;
+}
+CONF
+exec nginx -e stderr -p "$run" -c "$run/nginx.conf"

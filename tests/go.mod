@@ -1,0 +1,3 @@
+module github.com/kafka-restaurants/kafka-restaurants/tests
+
+go 1.26

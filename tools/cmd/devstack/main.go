@@ -1,0 +1,89 @@
+// Command devstack is `make run`: it starts the whole system on this machine from
+// dapr/dapr.yaml (the dapr CLI's run file) and dapr/infra.yaml, without the dapr CLI, prints
+// where everything is, and on Ctrl-C or SIGTERM stops everything it started.
+//
+//	devstack [-root .] [-catalog path/to/catalog.json] [-data .data] [-quiet]
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/kafka-restaurants/kafka-restaurants/tools/devstack"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:])
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "devstack:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("devstack", flag.ContinueOnError)
+	root := fs.String("root", "", "repository root (default: the folder holding go.work, searched upward)")
+	catalog := fs.String("catalog", "", "catalog file to serve instead of the default one")
+	data := fs.String("data", "", "data folder (default ROOT/.data)")
+	quiet := fs.Bool("quiet", false, "do not echo process logs (they still go to DATA/logs)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *root == "" {
+		r, err := findRoot()
+		if err != nil {
+			return err
+		}
+		*root = r
+	}
+	opts := devstack.Options{Root: *root, DataDir: *data, Console: os.Stdout, Env: map[string]map[string]string{}}
+	if *quiet {
+		opts.Console = nil
+	}
+	if *catalog != "" {
+		abs, err := filepath.Abs(*catalog)
+		if err != nil {
+			return err
+		}
+		if _, err := os.Stat(abs); err != nil {
+			return fmt.Errorf("catalog: %w", err)
+		}
+		opts.Env["catalog"] = map[string]string{"CATALOG_FILE": abs}
+	}
+	fmt.Println("starting Kafka Restaurants...")
+	s, err := devstack.Start(ctx, opts)
+	if err != nil {
+		return err
+	}
+	fmt.Print(s.Summary())
+	werr := s.Wait(ctx)
+	fmt.Println("stopping...")
+	s.Stop()
+	fmt.Println("stopped; nothing left running.")
+	return werr
+}
+
+func findRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("cannot find the repository root (a folder with go.work); pass -root")
+		}
+		dir = parent
+	}
+}
