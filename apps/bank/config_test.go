@@ -23,6 +23,7 @@ func TestLoadConfig(t *testing.T) {
 		assert.Zero(t, cfg.FailureRate)
 		assert.Zero(t, cfg.DropReplyRate)
 		assert.False(t, cfg.SeedFromEnv)
+		assert.Less(t, cfg.Seed, uint64(1_000_000_000))
 	})
 	t.Run("overrides", func(t *testing.T) {
 		cfg, err := loadConfig(envMap(map[string]string{

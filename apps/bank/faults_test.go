@@ -131,9 +131,9 @@ func TestDropReplyChargesAndClosesTheConnection(t *testing.T) {
 		req.Header.Set(idemKeyHeader, key)
 		return client.Do(req)
 	}
-	// A fresh connection per request: Go's transport silently retries a request
-	// that carries Idempotency-Key when a reused connection dies, which would hide
-	// the dropped reply from this test.
+	// A fresh connection per request keeps the test clear of the transport's own
+	// replay rules for reused connections (it may resend a request that carries
+	// Idempotency-Key after a connection reset).
 	noReuse := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 5 * time.Second}
 
 	require.Equal(t, http.StatusOK, tb.do(http.MethodPut, "/v1/admin/faults", `{"dropReplyRate":1}`, nil).Code)
