@@ -111,8 +111,8 @@ func (c config) logAttrs() []any {
 	return []any{
 		slog.String("addr", c.Addr),
 		slog.String("dataDir", c.DataDir),
-		slog.Duration("latency", c.Latency),
-		slog.Duration("slowDelay", c.SlowDelay),
+		slog.String("latency", c.Latency.String()),
+		slog.String("slowDelay", c.SlowDelay.String()),
 		slog.Float64("failureRate", c.FailureRate),
 		slog.Float64("dropReplyRate", c.DropReplyRate),
 		slog.Uint64("seed", c.Seed),

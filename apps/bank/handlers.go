@@ -426,6 +426,6 @@ func (b *bank) putFaults(w http.ResponseWriter, r *http.Request) {
 	b.faults.set(s)
 	cur := b.faults.settings()
 	b.logger.InfoContext(r.Context(), "faults changed", "failureRate", cur.FailureRate,
-		"dropReplyRate", cur.DropReplyRate, "latency", time.Duration(cur.Latency), "seed", *cur.Seed)
+		"dropReplyRate", cur.DropReplyRate, "latency", time.Duration(cur.Latency).String(), "seed", *cur.Seed)
 	writeJSON(w, http.StatusOK, cur)
 }

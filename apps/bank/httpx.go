@@ -24,6 +24,7 @@ type apiError struct {
 	Message string `json:"message"`
 }
 
+// Error makes apiError usable as an error that keeps its status and code.
 func (e *apiError) Error() string { return e.Code + ": " + e.Message }
 
 func errorf(status int, code, format string, args ...any) *apiError {
@@ -112,6 +113,7 @@ type statusWriter struct {
 	status int
 }
 
+// WriteHeader records the first status written.
 func (s *statusWriter) WriteHeader(code int) {
 	if s.status == 0 {
 		s.status = code
@@ -119,6 +121,7 @@ func (s *statusWriter) WriteHeader(code int) {
 	s.ResponseWriter.WriteHeader(code)
 }
 
+// Write records the implicit 200 of a body written without WriteHeader.
 func (s *statusWriter) Write(b []byte) (int, error) {
 	if s.status == 0 {
 		s.status = http.StatusOK
@@ -126,6 +129,7 @@ func (s *statusWriter) Write(b []byte) (int, error) {
 	return s.ResponseWriter.Write(b)
 }
 
+// Unwrap lets http.ResponseController reach the server's writer (for Hijack).
 func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 // requestLog writes one line per request. It logs method and path, never bodies,
@@ -144,7 +148,7 @@ func requestLog(logger *slog.Logger) func(http.Handler) http.Handler {
 				slog.String("method", r.Method),
 				slog.String("path", r.URL.Path),
 				slog.Int("status", sw.status),
-				slog.Duration("duration", time.Since(start)),
+				slog.Float64("durationMs", float64(time.Since(start).Microseconds())/1000),
 				slog.String("requestId", reqID),
 			}
 			if tp := r.Header.Get("Traceparent"); len(tp) >= 35 {
