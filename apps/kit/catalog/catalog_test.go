@@ -40,8 +40,8 @@ func TestShippedCatalogKeepsTheSeed(t *testing.T) {
 	// The seed's 15 restaurants with their original name, style, vegetarian and
 	// delivery values: enriching the file must not change what the seed promised.
 	seed := []struct {
-		name, style     string
-		veg, delivery   bool
+		name, style   string
+		veg, delivery bool
 	}{
 		{"Hummus Sababa", "Israeli", false, false},
 		{"pizza Makpiza", "Italian", false, false},
