@@ -168,23 +168,34 @@ func (f *RunFile) merged(a AppConfig) AppConfig {
 	return a
 }
 
-// ports lists every port the stack will bind, named, for the fail-fast check.
-func ports(f *RunFile, inf *Infra) map[int]string {
+// ports lists every port the stack will bind, named, for the fail-fast check; a port
+// that two processes claim is an error in the files.
+func ports(f *RunFile, inf *Infra) (map[int]string, error) {
 	m := map[int]string{}
+	var clashes []string
+	add := func(port int, who string) {
+		if prev, ok := m[port]; ok {
+			clashes = append(clashes, fmt.Sprintf("%d (%s and %s)", port, prev, who))
+		}
+		m[port] = who
+	}
 	for _, p := range inf.Processes {
 		for _, port := range p.Ports {
-			m[port] = p.Name
+			add(port, p.Name)
 		}
 	}
 	for _, a := range f.Apps {
 		if a.AppPort > 0 {
-			m[a.AppPort] = a.AppID
+			add(a.AppPort, a.AppID)
 		}
-		m[a.DaprHTTPPort] = a.AppID + " sidecar (HTTP)"
-		m[a.DaprGRPCPort] = a.AppID + " sidecar (gRPC)"
-		m[a.MetricsPort] = a.AppID + " sidecar (metrics)"
+		add(a.DaprHTTPPort, a.AppID+" sidecar (HTTP)")
+		add(a.DaprGRPCPort, a.AppID+" sidecar (gRPC)")
+		add(a.MetricsPort, a.AppID+" sidecar (metrics)")
 	}
-	return m
+	if len(clashes) > 0 {
+		return nil, fmt.Errorf("ports claimed twice: %s", strings.Join(clashes, ", "))
+	}
+	return m, nil
 }
 
 func sortedPorts(m map[int]string) []int {

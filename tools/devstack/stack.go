@@ -99,7 +99,11 @@ func prepare(opts Options) (*Stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkPortsFree(ports(rf, inf)); err != nil {
+	portMap, err := ports(rf, inf)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkPortsFree(portMap); err != nil {
 		return nil, err
 	}
 	if err := os.MkdirAll(filepath.Join(opts.DataDir, "logs"), 0o755); err != nil {
@@ -141,6 +145,12 @@ func (s *Stack) build() error {
 	}
 	daprd := need(s.opts.Daprd)
 	runDir := filepath.Dir(s.opts.RunFile)
+	appTops := map[string]bool{}
+	for _, a := range s.run.Apps {
+		if rel, err := filepath.Rel(root, absJoin(runDir, a.AppDirPath)); err == nil {
+			appTops[strings.SplitN(rel, string(filepath.Separator), 2)[0]] = true
+		}
+	}
 	for _, a := range s.run.Apps {
 		a = s.run.merged(a)
 		// The app folder as the dapr CLI sees it, re-rooted under the data folder when that is
@@ -151,7 +161,7 @@ func (s *Stack) build() error {
 		if err != nil || strings.HasPrefix(rel, "..") {
 			return fmt.Errorf("app %q: appDirPath %s is outside the repository", a.AppID, a.AppDirPath)
 		}
-		dir, err := s.sandbox(rel)
+		dir, err := s.sandbox(rel, appTops)
 		if err != nil {
 			return err
 		}
@@ -198,13 +208,15 @@ func (s *Stack) add(p *proc, probe Probe) {
 }
 
 // sandbox returns the folder an app runs in: the repository's own folder for a run on the
-// repository's data, otherwise DATA/<rel> with links to the repository's top-level folders.
-func (s *Stack) sandbox(rel string) (string, error) {
+// repository's data, otherwise DATA/sandbox/<rel>, where DATA/sandbox plays the repository
+// root: the top-level folders that hold apps (apps/, frontend/) are real, empty folders,
+// every other top-level entry is a link to the repository, and DATA/sandbox/.data is the
+// data folder that the components' relative paths (../../.data/x.db) name.
+func (s *Stack) sandbox(rel string, appTops map[string]bool) (string, error) {
 	root, data := s.opts.Root, s.opts.DataDir
 	if data == filepath.Join(root, ".data") {
 		return filepath.Join(root, rel), nil
 	}
-	// DATA plays the repository root: DATA/.data is the data folder the components name.
 	sb := filepath.Join(data, "sandbox")
 	if err := os.MkdirAll(filepath.Join(sb, rel), 0o755); err != nil {
 		return "", err
@@ -215,7 +227,7 @@ func (s *Stack) sandbox(rel string) (string, error) {
 	}
 	for _, e := range entries {
 		name := e.Name()
-		if name == ".data" || name == ".git" || name == strings.SplitN(rel, string(filepath.Separator), 2)[0] {
+		if name == ".data" || name == ".git" || appTops[name] {
 			continue
 		}
 		link := filepath.Join(sb, name)
@@ -226,8 +238,6 @@ func (s *Stack) sandbox(rel string) (string, error) {
 			return "", err
 		}
 	}
-	// The app's own top-level folder (apps/, frontend/) is a real, empty folder: an app runs
-	// in it only for relative paths; its program is found in the repository.
 	if err := os.MkdirAll(filepath.Join(sb, ".data"), 0o755); err != nil {
 		return "", err
 	}

@@ -202,3 +202,23 @@ func decodeStrict(data []byte, v any) error {
 	}
 	return nil
 }
+
+// Snapshot is what a consumer knows of an order, sent with a transition so the API can
+// rebuild an order record that a crash kept it from writing (the event is the source of
+// truth: an order exists once its `order` event does).
+type Snapshot struct {
+	RestaurantID   string    `json:"restaurantId,omitempty"`
+	RestaurantName string    `json:"restaurantName"`
+	Email          string    `json:"email"`
+	Items          []Item    `json:"items"`
+	Total          int64     `json:"total"`
+	Currency       string    `json:"currency"`
+	Card           Card      `json:"card"`
+	PlacedAt       time.Time `json:"placedAt,omitzero"`
+}
+
+// TransitionRequest is the body of POST /internal/orders/{id}/transitions.
+type TransitionRequest struct {
+	Transition
+	Order *Snapshot `json:"order,omitempty"`
+}

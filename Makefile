@@ -1,0 +1,46 @@
+# Kafka Restaurants. `make run` starts everything locally; `make test` runs every test.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+MODULES  := apps/kit apps/api apps/transactions apps/email apps/bank apps/catalog tools tests tests/k8s
+SERVICES := api transactions email bank catalog
+CATALOG  ?=
+
+.PHONY: help
+help: ## list the targets
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
+
+.PHONY: deps
+deps: ## install the Debian packages the stack and tests use (nginx, kcat, chromium), when missing
+	@tools/deps.sh
+
+.PHONY: tools
+tools: ## build the pinned third-party tools (daprd, mailpit) into .tools/bin, once per version
+	@tools/build-tools.sh daprd mailpit
+
+.PHONY: build
+build: ## build every service and dev tool into bin/
+	@mkdir -p bin
+	@for s in $(SERVICES); do go build -trimpath -o bin/$$s ./apps/$$s || exit 1; done
+	@go build -trimpath -o bin/broker ./tools/cmd/broker
+	@go build -trimpath -o bin/devstack ./tools/cmd/devstack
+
+.PHONY: run
+run: deps tools build ## set up (first time) and run the whole system; Ctrl-C stops it (CATALOG=path to serve another catalog)
+	@bin/devstack $(if $(CATALOG),-catalog $(CATALOG))
+
+.PHONY: infra
+infra: tools build ## run only Kafka, mailpit and the bank, for `dapr run -f dapr/` with the real dapr CLI
+	@bin/devstack -infra-only
+
+.PHONY: lint
+lint: ## go vet every module
+	@for m in $(MODULES); do (cd $$m && go vet ./...) || exit 1; done
+
+.PHONY: test
+test: deps tools build lint ## run every test: unit, integration (real daprd, broker, nginx, browser), chart validation
+	@go run ./tools/cmd/gotest -- $(MODULES)
+
+.PHONY: clean
+clean: ## remove builds and local data (not the tool cache)
+	rm -rf bin .data .run

@@ -1,0 +1,461 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/events"
+	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/service"
+)
+
+// api holds the API's dependencies; its methods are the handlers.
+type api struct {
+	log       *slog.Logger
+	catalog   catalogIndex
+	orders    orderStore
+	publisher publisher
+	bank      tokenizer
+	ready     func(context.Context) error
+	now       func() time.Time
+}
+
+func timeNow() time.Time { return time.Now().UTC() }
+
+// orderRequest is the body of POST /orders. The seed sent restaurant, email and creditCard;
+// items and cardExpiry are optional additions. There is no CVV field: it is never taken.
+type orderRequest struct {
+	Restaurant string      `json:"restaurant"`
+	Email      string      `json:"email"`
+	CreditCard string      `json:"creditCard"`
+	CardExpiry string      `json:"cardExpiry,omitempty"`
+	Items      []itemInput `json:"items,omitempty"`
+}
+
+type itemInput struct {
+	MenuItemID string `json:"menuItemId"`
+	Quantity   int    `json:"quantity"`
+}
+
+// orderResponse is the 202 answer, as in the seed plus the status URL.
+type orderResponse struct {
+	OrderID   string        `json:"orderId"`
+	Status    events.Status `json:"status"`
+	Message   string        `json:"message"`
+	StatusURL string        `json:"statusUrl"`
+}
+
+const (
+	maxItems      = 50
+	maxQuantity   = 50
+	maxIdemKeyLen = 200
+)
+
+// placeOrder validates an order, prices it from the catalog, exchanges the card for a bank
+// token and publishes the `order` event. The event is the commit point: 202 is answered
+// only after the broker took it, and nothing is kept when it did not (see docs/ORDERS.md).
+func (a *api) placeOrder(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	idem := r.Header.Get("Idempotency-Key")
+	if len(idem) > maxIdemKeyLen || !printable(idem) {
+		service.WriteError(w, r, a.log, service.Errorf(http.StatusBadRequest, "invalid_idempotency_key", "Idempotency-Key must be at most %d printable characters", maxIdemKeyLen))
+		return
+	}
+	var req orderRequest
+	if err := service.DecodeJSON(w, r, &req); err != nil {
+		service.WriteError(w, r, a.log, err)
+		return
+	}
+	v, err := a.validate(req)
+	if err != nil {
+		service.WriteError(w, r, a.log, err)
+		return
+	}
+
+	if idem != "" {
+		rec, found, err := a.orders.GetIdempotency(ctx, idem)
+		if err != nil {
+			service.WriteError(w, r, a.log, err)
+			return
+		}
+		if found {
+			a.replay(w, r, rec, v.fingerprint)
+			return
+		}
+	}
+
+	card, err := a.bank.Tokenize(ctx, v.cardNumber, v.expMonth, v.expYear)
+	var refused errCardRefused
+	switch {
+	case errors.As(err, &refused):
+		service.WriteError(w, r, a.log, service.Errorf(http.StatusBadRequest, "invalid_card", "%s", refused.msg))
+		return
+	case err != nil:
+		service.Logger(ctx, a.log).WarnContext(ctx, "tokenize failed", "error", err)
+		service.WriteError(w, r, a.log, service.Errorf(http.StatusServiceUnavailable, "bank_unavailable", "the bank cannot be reached right now; nothing was charged, please try again"))
+		return
+	}
+
+	ev := events.OrderPlaced{
+		OrderID:        newOrderID(a.now()),
+		RestaurantID:   v.restaurantID,
+		RestaurantName: v.restaurantName,
+		Email:          req.Email,
+		Items:          v.items,
+		Total:          v.total,
+		Currency:       v.currency,
+		Card:           card,
+		PlacedAt:       a.now(),
+	}
+	if idem != "" {
+		err := a.orders.ClaimIdempotency(ctx, idem, idemRecord{Fingerprint: v.fingerprint, Event: ev})
+		if errors.Is(err, errExists) {
+			// Another request with the same key won the race: answer as it did.
+			rec, found, gerr := a.orders.GetIdempotency(ctx, idem)
+			if gerr == nil && found {
+				a.replay(w, r, rec, v.fingerprint)
+				return
+			}
+			err = gerr
+		}
+		if err != nil {
+			service.WriteError(w, r, a.log, err)
+			return
+		}
+	}
+	if err := a.accept(ctx, ev); err != nil {
+		if idem != "" {
+			// Nothing was published: free the key so the client's retry starts afresh.
+			_ = a.orders.DeleteIdempotency(context.WithoutCancel(ctx), idem)
+		}
+		service.Logger(ctx, a.log).ErrorContext(ctx, "order not accepted", "orderId", ev.OrderID, "error", err)
+		service.WriteError(w, r, a.log, service.Errorf(http.StatusServiceUnavailable, "unavailable", "your order could not be taken right now; nothing was charged, please try again"))
+		return
+	}
+	a.respondAccepted(w, ev.OrderID, events.StatusAccepted)
+}
+
+// accept publishes the event, then records the order. The record is a projection of the
+// event: if writing it fails after the publish, the consumers' transition reports carry
+// the order and the API rebuilds it, so an accepted order is never lost.
+func (a *api) accept(ctx context.Context, ev events.OrderPlaced) error {
+	log := service.Logger(ctx, a.log).With("orderId", ev.OrderID)
+	if err := a.publisher.PublishOrder(ctx, ev); err != nil {
+		return fmt.Errorf("publish order: %w", err)
+	}
+	if err := a.orders.Create(ctx, newOrder(ev)); err != nil && !errors.Is(err, errExists) {
+		log.WarnContext(ctx, "order published but not recorded yet; the consumers will rebuild it", "error", err)
+	}
+	log.InfoContext(ctx, "order accepted", "restaurant", ev.RestaurantName, "total", ev.Total, "card", ev.Card.Brand+" *"+ev.Card.Last4)
+	return nil
+}
+
+// replay answers a request whose Idempotency-Key was seen before.
+func (a *api) replay(w http.ResponseWriter, r *http.Request, rec idemRecord, fingerprint string) {
+	ctx := r.Context()
+	if rec.Fingerprint != fingerprint {
+		service.WriteError(w, r, a.log, service.Errorf(http.StatusUnprocessableEntity, "idempotency_conflict", "this Idempotency-Key was used for a different order"))
+		return
+	}
+	o, _, err := a.orders.Get(ctx, rec.Event.OrderID)
+	switch {
+	case err == nil:
+		a.respondAccepted(w, o.OrderID, o.Status)
+	case errors.Is(err, errNotFound):
+		// The first request stopped between claiming the key and recording the order:
+		// publish again (same event id; consumers deduplicate) so the order goes through.
+		if err := a.accept(ctx, rec.Event); err != nil {
+			service.WriteError(w, r, a.log, service.Errorf(http.StatusServiceUnavailable, "unavailable", "your order could not be taken right now; please try again"))
+			return
+		}
+		a.respondAccepted(w, rec.Event.OrderID, events.StatusAccepted)
+	default:
+		service.WriteError(w, r, a.log, err)
+	}
+}
+
+func (a *api) respondAccepted(w http.ResponseWriter, id string, status events.Status) {
+	w.Header().Set("Location", "/api/orders/"+id)
+	service.WriteJSON(w, http.StatusAccepted, orderResponse{
+		OrderID:   id,
+		Status:    status,
+		Message:   "Order received. We are charging your card and will email you a confirmation.",
+		StatusURL: "/api/orders/" + id,
+	})
+}
+
+// getOrder returns an order's status and timeline.
+func (a *api) getOrder(w http.ResponseWriter, r *http.Request) {
+	id := chi.URLParam(r, "id")
+	if !events.ValidOrderID(id) {
+		service.WriteError(w, r, a.log, service.Errorf(http.StatusNotFound, "not_found", "no order with that id"))
+		return
+	}
+	o, _, err := a.orders.Get(r.Context(), id)
+	switch {
+	case errors.Is(err, errNotFound):
+		service.WriteError(w, r, a.log, service.Errorf(http.StatusNotFound, "not_found", "no order with that id"))
+	case err != nil:
+		service.WriteError(w, r, a.log, err)
+	default:
+		w.Header().Set("Cache-Control", "no-store")
+		service.WriteJSON(w, http.StatusOK, o.view())
+	}
+}
+
+// transition applies a status change reported by the transactions or email service.
+// Reports repeat (events are redelivered), so a status already reached answers 200.
+func (a *api) transition(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	id := chi.URLParam(r, "id")
+	var req events.TransitionRequest
+	if err := service.DecodeJSON(w, r, &req); err != nil {
+		service.WriteError(w, r, a.log, err)
+		return
+	}
+	if !events.ValidOrderID(id) || !knownStatus(req.To) || req.To == events.StatusAccepted {
+		service.WriteError(w, r, a.log, service.Errorf(http.StatusBadRequest, "invalid_transition", "unknown order id or status"))
+		return
+	}
+	log := service.Logger(ctx, a.log).With("orderId", id)
+	for attempt := 0; attempt < 10; attempt++ {
+		o, etag, err := a.orders.Get(ctx, id)
+		if errors.Is(err, errNotFound) && req.Order != nil {
+			err = a.orders.Create(ctx, fromSnapshot(id, *req.Order))
+			if err == nil || errors.Is(err, errExists) {
+				log.WarnContext(ctx, "order record rebuilt from its event")
+				continue
+			}
+		}
+		if errors.Is(err, errNotFound) {
+			service.WriteError(w, r, a.log, service.Errorf(http.StatusNotFound, "not_found", "no order with that id"))
+			return
+		}
+		if err != nil {
+			service.WriteError(w, r, a.log, err)
+			return
+		}
+		changed, err := o.Apply(req.Transition)
+		if err != nil {
+			log.WarnContext(ctx, "transition refused", "from", o.Status, "to", req.To, "error", err)
+			service.WriteError(w, r, a.log, service.Errorf(http.StatusConflict, "illegal_transition", "%s", err.Error()))
+			return
+		}
+		if !changed {
+			service.WriteJSON(w, http.StatusOK, map[string]any{"orderId": id, "status": o.Status, "changed": false})
+			return
+		}
+		err = a.orders.Update(ctx, o, etag)
+		if errors.Is(err, errConflict) {
+			continue
+		}
+		if err != nil {
+			service.WriteError(w, r, a.log, err)
+			return
+		}
+		log.InfoContext(ctx, "order status changed", "status", o.Status, "detail", req.Detail)
+		service.WriteJSON(w, http.StatusOK, map[string]any{"orderId": id, "status": o.Status, "changed": true})
+		return
+	}
+	service.WriteError(w, r, a.log, service.Errorf(http.StatusServiceUnavailable, "busy", "order %s is being changed concurrently; retry", id))
+}
+
+func fromSnapshot(id string, s events.Snapshot) Order {
+	placed := s.PlacedAt
+	if placed.IsZero() {
+		placed = time.Now().UTC()
+	}
+	return newOrder(events.OrderPlaced{
+		OrderID: id, RestaurantID: s.RestaurantID, RestaurantName: s.RestaurantName, Email: s.Email,
+		Items: s.Items, Total: s.Total, Currency: s.Currency, Card: s.Card, PlacedAt: placed,
+	})
+}
+
+// validOrder is a validated, priced order request.
+type validOrder struct {
+	restaurantID, restaurantName string
+	items                        []events.Item
+	total                        int64
+	currency                     string
+	cardNumber                   string
+	expMonth, expYear            int
+	fingerprint                  string
+}
+
+// validate checks the request against the catalog and prices it. Prices come from the
+// catalog only; the client names items and quantities.
+func (a *api) validate(req orderRequest) (validOrder, error) {
+	var v validOrder
+	bad := func(code, format string, args ...any) error {
+		return service.Errorf(http.StatusBadRequest, code, format, args...)
+	}
+	ix := a.catalog.Index()
+	if ix == nil {
+		return v, errNoCatalog
+	}
+	rest, ok := ix.Lookup(strings.TrimSpace(req.Restaurant))
+	if !ok {
+		return v, bad("unknown_restaurant", "no restaurant named %q", truncate(req.Restaurant, 80))
+	}
+	if err := events.ValidateEmail(req.Email); err != nil {
+		return v, bad("invalid_email", "%s", err.Error())
+	}
+	number, err := normalizeCard(req.CreditCard)
+	if err != nil {
+		return v, bad("invalid_card", "%s", err.Error())
+	}
+	if req.CardExpiry != "" {
+		if v.expMonth, v.expYear, err = parseExpiry(req.CardExpiry, a.now()); err != nil {
+			return v, bad("invalid_card_expiry", "%s", err.Error())
+		}
+	}
+	if len(req.Items) > maxItems {
+		return v, bad("invalid_items", "at most %d lines per order", maxItems)
+	}
+	currency := rest.Currency
+	if currency == "" {
+		currency = "ILS"
+	}
+	seen := map[string]bool{}
+	for _, in := range req.Items {
+		item, ok := rest.Item(in.MenuItemID)
+		switch {
+		case !ok:
+			return v, bad("invalid_items", "%s has no menu item %q", rest.Name, truncate(in.MenuItemID, 80))
+		case in.Quantity < 1 || in.Quantity > maxQuantity:
+			return v, bad("invalid_items", "quantity of %q must be 1 to %d", item.Name, maxQuantity)
+		case seen[item.ID]:
+			return v, bad("invalid_items", "%q appears twice; send one line with a quantity", item.Name)
+		}
+		seen[item.ID] = true
+		v.items = append(v.items, events.Item{MenuItemID: item.ID, Name: item.Name, Quantity: in.Quantity, UnitPrice: item.Price})
+		v.total += int64(in.Quantity) * item.Price
+	}
+	v.restaurantID, v.restaurantName, v.currency, v.cardNumber = rest.ID, rest.Name, currency, number
+	v.fingerprint = fingerprint(rest.ID, req.Email, v.items, number, req.CardExpiry)
+	return v, nil
+}
+
+// fingerprint identifies "the same order" for idempotency without keeping anything from
+// which the card number could be recovered: only its length and last four digits go in.
+func fingerprint(restaurantID, email string, items []events.Item, card, expiry string) string {
+	lines := make([]string, 0, len(items))
+	for _, it := range items {
+		lines = append(lines, it.MenuItemID+"x"+strconv.Itoa(it.Quantity))
+	}
+	sort.Strings(lines)
+	h := sha256.New()
+	fmt.Fprintf(h, "%s|%s|%s|%d|%s|%s", restaurantID, strings.ToLower(email), strings.Join(lines, ","), len(card), card[len(card)-4:], expiry)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// normalizeCard accepts digits with optional spaces or dashes and checks length and Luhn.
+func normalizeCard(s string) (string, error) {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r >= '0' && r <= '9':
+			b.WriteRune(r)
+		case r == ' ' || r == '-':
+		default:
+			return "", errors.New("a card number has only digits")
+		}
+	}
+	n := b.String()
+	if len(n) < 13 || len(n) > 19 {
+		return "", errors.New("a card number has 13 to 19 digits")
+	}
+	if !luhn(n) {
+		return "", errors.New("this card number is not valid (check digit); please check it")
+	}
+	return n, nil
+}
+
+func luhn(n string) bool {
+	sum := 0
+	for i := 0; i < len(n); i++ {
+		d := int(n[len(n)-1-i] - '0')
+		if i%2 == 1 {
+			d *= 2
+			if d > 9 {
+				d -= 9
+			}
+		}
+		sum += d
+	}
+	return sum%10 == 0
+}
+
+// parseExpiry reads "MM/YY" or "MM/YYYY" and refuses an expired card.
+func parseExpiry(s string, now time.Time) (month, year int, err error) {
+	m, y, ok := strings.Cut(strings.TrimSpace(s), "/")
+	month, merr := strconv.Atoi(strings.TrimSpace(m))
+	year, yerr := strconv.Atoi(strings.TrimSpace(y))
+	if !ok || merr != nil || yerr != nil || month < 1 || month > 12 || year < 0 {
+		return 0, 0, errors.New("expiry must look like MM/YY")
+	}
+	if year < 100 {
+		year += 2000
+	}
+	if year < now.Year() || (year == now.Year() && month < int(now.Month())) || year > now.Year()+25 {
+		return 0, 0, errors.New("this card has expired or the expiry is not plausible")
+	}
+	return month, year, nil
+}
+
+const crockford = "0123456789abcdefghjkmnpqrstvwxyz"
+
+// newOrderID returns "ord_" and 26 characters: 48 bits of milliseconds then 80 random bits,
+// so ids sort by time and cannot be guessed.
+func newOrderID(now time.Time) string {
+	var b [16]byte
+	ms := uint64(now.UnixMilli())
+	for i := 5; i >= 0; i-- {
+		b[i] = byte(ms)
+		ms >>= 8
+	}
+	_, _ = rand.Read(b[6:])
+	out := make([]byte, 0, 30)
+	out = append(out, "ord_"...)
+	var acc uint64
+	var bits uint
+	for _, c := range b {
+		acc = acc<<8 | uint64(c)
+		bits += 8
+		for bits >= 5 {
+			out = append(out, crockford[(acc>>(bits-5))&31])
+			bits -= 5
+		}
+	}
+	if bits > 0 {
+		out = append(out, crockford[(acc<<(5-bits))&31])
+	}
+	return string(out)
+}
+
+func printable(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/catalog"
+	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/service"
+)
+
+// catalogIndex gives the index of the catalog version currently served.
+type catalogIndex interface {
+	Index() *catalog.Index
+}
+
+var errNoCatalog = service.Errorf(http.StatusServiceUnavailable, "catalog_unavailable", "the catalog is not loaded yet; try again in a moment")
+
+// search answers the seed's query (restaurant_name, restaurant_style, vegetarian) and the
+// newer filters with a plain JSON array, as the seed did; the total before paging and the
+// catalog version travel in headers so old clients keep working.
+func (a *api) search(w http.ResponseWriter, r *http.Request) {
+	ix := a.catalog.Index()
+	if ix == nil {
+		service.WriteError(w, r, a.log, errNoCatalog)
+		return
+	}
+	q, err := catalog.ParseQuery(r.URL.Query())
+	if err != nil {
+		service.WriteError(w, r, a.log, queryError(err))
+		return
+	}
+	results, total := ix.Search(q, a.now())
+	if results == nil {
+		results = []catalog.Summary{}
+	}
+	w.Header().Set("X-Total-Count", strconv.Itoa(total))
+	w.Header().Set("X-Catalog-Version", ix.Version())
+	service.WriteJSON(w, http.StatusOK, results)
+}
+
+func queryError(err error) error {
+	if qe, ok := err.(*catalog.QueryError); ok {
+		return service.Errorf(http.StatusBadRequest, qe.Code, "%s", qe.Message)
+	}
+	return service.Errorf(http.StatusBadRequest, "invalid_query", "%s", err.Error())
+}
+
+// styles lists the styles the search form offers.
+func (a *api) styles(w http.ResponseWriter, r *http.Request) {
+	ix := a.catalog.Index()
+	if ix == nil {
+		service.WriteError(w, r, a.log, errNoCatalog)
+		return
+	}
+	service.WriteJSON(w, http.StatusOK, ix.Styles())
+}
+
+// restaurant returns one restaurant with its whole menu and whether it is open now.
+func (a *api) restaurant(w http.ResponseWriter, r *http.Request) {
+	ix := a.catalog.Index()
+	if ix == nil {
+		service.WriteError(w, r, a.log, errNoCatalog)
+		return
+	}
+	rest, ok := ix.Restaurant(chi.URLParam(r, "id"))
+	if !ok {
+		service.WriteError(w, r, a.log, service.Errorf(http.StatusNotFound, "not_found", "no restaurant with that id"))
+		return
+	}
+	service.WriteJSON(w, http.StatusOK, struct {
+		*catalog.Restaurant
+		OpenNow bool `json:"openNow"`
+	}{rest, rest.OpenAt(a.now())})
+}

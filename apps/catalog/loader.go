@@ -1,0 +1,165 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/catalog"
+	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/catalogstate"
+	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/service"
+)
+
+func timeNow() time.Time { return time.Now().UTC() }
+
+// source yields the catalog's raw bytes each time they may have changed.
+type source interface {
+	Watch(ctx context.Context, updates chan<- []byte) error
+}
+
+// catalogStore writes a version's chunks and then the pointer.
+type catalogStore interface {
+	Current(ctx context.Context) (catalogstate.Pointer, bool, error)
+	Publish(ctx context.Context, p catalogstate.Pointer, chunks [][]byte) error
+	Delete(ctx context.Context, p catalogstate.Pointer) error
+}
+
+// loader validates what the source yields and publishes what is new.
+type loader struct {
+	store catalogStore
+	log   *slog.Logger
+	now   func() time.Time
+
+	mu        sync.Mutex
+	published catalogstate.Pointer
+	lastError string
+}
+
+func (l *loader) run(ctx context.Context, src source) {
+	updates := make(chan []byte)
+	go func() {
+		for {
+			err := src.Watch(ctx, updates)
+			if ctx.Err() != nil {
+				return
+			}
+			l.log.Warn("catalog source failed; watching again", "error", err)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Second):
+			}
+		}
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case data := <-updates:
+			if err := l.load(ctx, data); err != nil && ctx.Err() == nil {
+				l.log.Error(err.Error())
+			}
+		}
+	}
+}
+
+// load publishes data as the current catalog unless it is invalid or already current. A
+// store failure is retried until it succeeds or ctx ends, so a sidecar that comes up after
+// the loader still gets the catalog.
+func (l *loader) load(ctx context.Context, data []byte) error {
+	c, err := catalog.Parse(data)
+	if err != nil {
+		l.setError(err.Error())
+		return fmt.Errorf("catalog rejected, previous version keeps serving: %w", err)
+	}
+	canonical, err := c.Marshal()
+	if err != nil {
+		return err
+	}
+	p, chunks := catalogstate.Split(c.Version, canonical, len(c.Restaurants), l.now())
+	for attempt := 0; ; attempt++ {
+		err = l.publish(ctx, p, chunks)
+		if err == nil {
+			l.setError("")
+			return nil
+		}
+		if attempt == 0 {
+			l.log.Warn("cannot publish catalog yet; retrying", "version", p.Version, "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(min(time.Duration(attempt+1)*200*time.Millisecond, 2*time.Second)):
+		}
+	}
+}
+
+func (l *loader) publish(ctx context.Context, p catalogstate.Pointer, chunks [][]byte) error {
+	cur, found, err := l.store.Current(ctx)
+	if err != nil {
+		return err
+	}
+	if found && cur.Version == p.Version {
+		l.setPublished(cur)
+		return nil
+	}
+	if err := l.store.Publish(ctx, p, chunks); err != nil {
+		return err
+	}
+	l.setPublished(p)
+	l.log.Info("catalog published", "version", p.Version, "restaurants", p.Restaurants, "bytes", p.Size, "chunks", p.Chunks)
+	if found {
+		// Readers move to the new version within a poll; drop the old chunks after that.
+		go func() {
+			select {
+			case <-ctx.Done():
+			case <-time.After(30 * time.Second):
+				if err := l.store.Delete(context.WithoutCancel(ctx), cur); err != nil {
+					l.log.Warn("old catalog version not deleted", "version", cur.Version, "error", err)
+				}
+			}
+		}()
+	}
+	return nil
+}
+
+func (l *loader) setPublished(p catalogstate.Pointer) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.published = p
+}
+
+func (l *loader) setError(e string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lastError = e
+}
+
+func (l *loader) status() (catalogstate.Pointer, string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.published, l.lastError
+}
+
+func (l *loader) routes(appToken, daprHTTPPort string) http.Handler {
+	// Ready once a version is published.
+	r := service.NewRouter(l.log, appToken, func(ctx context.Context) error {
+		if err := service.SidecarReady(ctx, daprHTTPPort); err != nil {
+			return err
+		}
+		if p, _ := l.status(); p.Version == "" {
+			return errors.New("no catalog published yet")
+		}
+		return nil
+	})
+	// status: which version is published and why the last candidate was rejected, if it was.
+	r.Get("/status", func(w http.ResponseWriter, _ *http.Request) {
+		p, e := l.status()
+		service.WriteJSON(w, http.StatusOK, map[string]any{"published": p, "lastRejection": e})
+	})
+	return r
+}

@@ -1,0 +1,148 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/dapr/go-sdk/service/common"
+
+	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/events"
+	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/orderstatus"
+	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/service"
+)
+
+// routeOrderConfirm is where daprd delivers `order_confirm` events.
+const routeOrderConfirm = "/events/order-confirm"
+
+func timeNow() time.Time { return time.Now().UTC() }
+
+// claim is the email service's record for one order's notification.
+type claim struct {
+	State string    `json:"state"` // sending | sent
+	At    time.Time `json:"at"`
+}
+
+const (
+	claimSending = "sending"
+	claimSent    = "sent"
+)
+
+// claimStore keeps claims with ETags.
+type claimStore interface {
+	Get(ctx context.Context, orderID string) (claim, string, bool, error)
+	// Claim writes c if no claim exists (first write wins) or, with etag, replaces the one
+	// read with that etag. It returns the new etag, or errTaken.
+	Claim(ctx context.Context, orderID string, c claim, etag string) (string, error)
+	Release(ctx context.Context, orderID, etag string) error
+}
+
+// errTaken means another delivery holds or changed the claim first.
+var errTaken = errors.New("claim taken")
+
+// mailer sends one email.
+type mailer interface {
+	Send(ctx context.Context, m message) error
+}
+
+type reporter interface {
+	Report(ctx context.Context, orderID string, t events.TransitionRequest) error
+}
+
+type consumer struct {
+	log      *slog.Logger
+	claims   claimStore
+	mailer   mailer
+	reporter reporter
+	lease    time.Duration
+	baseURL  string
+	now      func() time.Time
+}
+
+// notified maps an outcome to the order status its email completes.
+var notified = map[events.Outcome]events.Status{
+	events.OutcomePaid:     events.StatusConfirmed,
+	events.OutcomeDeclined: events.StatusNotifiedDeclined,
+	events.OutcomeFailed:   events.StatusNotifiedFailed,
+}
+
+// handleConfirm sends the order's one email. The claim is taken before sending and marked
+// sent after: a redelivery of a sent order only repeats the status report; a delivery that
+// finds a fresh claim of another replica waits (RETRY); a claim older than the lease was
+// left by a crash mid-send and is taken over.
+func (c *consumer) handleConfirm(ctx context.Context, e *common.TopicEvent) (retry bool, err error) {
+	start := time.Now()
+	o, err := events.DecodeOrderCharged(e.RawData)
+	if err != nil {
+		return false, err
+	}
+	ctx = orderstatus.WithTraceparent(ctx, e.TraceParent)
+	log := service.Logger(ctx, c.log).With("orderId", o.OrderID)
+	if tid := service.TraceID(e.TraceParent); tid != "" {
+		log = log.With("traceId", tid)
+	}
+
+	cl, etag, found, err := c.claims.Get(ctx, o.OrderID)
+	if err != nil {
+		return true, fmt.Errorf("read claim: %w", err)
+	}
+	now := c.now()
+	switch {
+	case found && cl.State == claimSent:
+		log.InfoContext(ctx, "email already sent; not sending again")
+	case found && now.Sub(cl.At) < c.lease:
+		return true, errors.New("another delivery is sending this email")
+	default:
+		if !found {
+			etag = ""
+		}
+		etag, err = c.claims.Claim(ctx, o.OrderID, claim{State: claimSending, At: now}, etag)
+		if err != nil {
+			return true, fmt.Errorf("claim: %w", err)
+		}
+		if err := c.mailer.Send(ctx, render(o, c.baseURL)); err != nil {
+			// Free the claim so the redelivery sends at once instead of waiting a lease.
+			if rerr := c.claims.Release(context.WithoutCancel(ctx), o.OrderID, etag); rerr != nil {
+				log.WarnContext(ctx, "claim not released", "error", rerr)
+			}
+			return true, fmt.Errorf("send email: %w", err)
+		}
+		if err := c.markSent(ctx, o.OrderID, etag); err != nil {
+			log.ErrorContext(ctx, "email sent but not recorded; a redelivery after the lease may send it again", "error", err)
+			return true, err
+		}
+		log.InfoContext(ctx, "email sent", "outcome", o.Outcome)
+	}
+
+	err = c.reporter.Report(ctx, o.OrderID, events.TransitionRequest{
+		Transition: events.Transition{To: notified[o.Outcome], At: c.now(), Detail: "email sent"},
+		Order: &events.Snapshot{RestaurantName: o.RestaurantName, Email: o.Email, Items: o.Items,
+			Total: o.Total, Currency: o.Currency, Card: o.Card},
+	})
+	switch {
+	case errors.Is(err, orderstatus.ErrRefused):
+		log.WarnContext(ctx, "API refused the transition", "error", err)
+	case err != nil:
+		return true, err
+	}
+	log.InfoContext(ctx, "order notified", "status", notified[o.Outcome], "took", time.Since(start).String())
+	return false, nil
+}
+
+// markSent records the send, retrying briefly: a lost mark is the one way to a duplicate.
+func (c *consumer) markSent(ctx context.Context, orderID, etag string) error {
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		if _, err = c.claims.Claim(ctx, orderID, claim{State: claimSent, At: c.now()}, etag); err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(attempt+1) * 100 * time.Millisecond):
+		}
+	}
+	return err
+}
