@@ -39,10 +39,10 @@ func repoRoot(t testing.TB) string {
 
 // profile is one chart rendered with one values file.
 type profile struct {
-	chart  string // folder under helm/
-	values string // values file inside the chart folder ("" = defaults only)
-	ns     string // release namespace
-	name   string // release name
+	chart  string         // folder under helm/
+	values string         // values file inside the chart folder ("" = defaults only)
+	ns     string         // release namespace
+	name   string         // release name
 	set    map[string]any // extra values (dotted keys), like --set
 }
 
@@ -265,4 +265,13 @@ func moduleDir(t testing.TB, modVersion string) string {
 	require.DirExists(t, info.Dir)
 	moduleDirs.Store(modVersion, info.Dir)
 	return info.Dir
+}
+
+// effectiveValues is the chart's values.yaml with the profile on top, as templates see them.
+func effectiveValues(t testing.TB, p profile) map[string]any {
+	t.Helper()
+	ch := loadChart(t, filepath.Join(repoRoot(t), "helm", p.chart))
+	vals, err := chartutil.CoalesceValues(ch, profileValues(t, p, nil))
+	require.NoError(t, err)
+	return vals
 }

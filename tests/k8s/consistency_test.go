@@ -1,0 +1,570 @@
+package k8s
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"sigs.k8s.io/yaml"
+)
+
+func byKind(objs []object, kind string) []object {
+	var out []object
+	for _, o := range objs {
+		if o.kind() == kind {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+func strings_(v any) []string {
+	var out []string
+	if l, ok := v.([]any); ok {
+		for _, x := range l {
+			if s, ok := x.(string); ok {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}
+
+// podTemplates returns the pod template of every workload, by workload id.
+func podTemplates(objs []object) map[string]map[string]any {
+	out := map[string]map[string]any{}
+	for _, o := range objs {
+		switch o.kind() {
+		case "Deployment", "StatefulSet", "DaemonSet", "Job":
+			if tpl, ok := dig(o.obj, "spec", "template").(map[string]any); ok {
+				out[o.kind()+"/"+o.name()] = tpl
+			}
+		}
+	}
+	return out
+}
+
+// daprAppIDs maps each Dapr app id to the pod template annotations that declare it.
+func daprAppIDs(objs []object) map[string]map[string]any {
+	out := map[string]map[string]any{}
+	for _, tpl := range podTemplates(objs) {
+		ann, _ := dig(tpl, "metadata", "annotations").(map[string]any)
+		if ann["dapr.io/enabled"] == "true" {
+			out[ann["dapr.io/app-id"].(string)] = ann
+		}
+	}
+	return out
+}
+
+func labelsMatch(selector, labels map[string]any) bool {
+	if len(selector) == 0 {
+		return false
+	}
+	for k, v := range selector {
+		if labels[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// Every app id that components, subscriptions, resiliency and access control name is
+// a Dapr app the chart deploys, and every app uses the chart's Configuration: a typo
+// in a scope would silently hide a component from its app.
+func TestDaprAppIDsMatchScopes(t *testing.T) {
+	for _, p := range appProfiles {
+		t.Run(p.String(), func(t *testing.T) {
+			objs := mustRender(t, p)
+			apps := daprAppIDs(objs)
+			require.ElementsMatch(t, []string{"frontend", "api", "transactions", "email", "catalog"}, keys(apps))
+
+			configs := byKind(objs, "Configuration")
+			require.Len(t, configs, 1)
+			for id, ann := range apps {
+				assert.Equal(t, configs[0].name(), ann["dapr.io/config"], "app %s", id)
+				for _, a := range []string{"dapr.io/app-port", "dapr.io/app-protocol", "dapr.io/log-as-json", "dapr.io/enable-metrics",
+					"dapr.io/metrics-port", "dapr.io/sidecar-cpu-limit", "dapr.io/sidecar-memory-limit",
+					"dapr.io/sidecar-cpu-request", "dapr.io/sidecar-memory-request", "dapr.io/app-token-secret"} {
+					assert.NotEmpty(t, ann[a], "app %s lacks %s", id, a)
+				}
+			}
+			components := map[string]bool{}
+			for _, kind := range []string{"Component", "Subscription", "Resiliency"} {
+				for _, o := range byKind(objs, kind) {
+					if kind == "Component" {
+						components[o.name()] = true
+					}
+					scopes := strings_(o.obj["scopes"])
+					assert.NotEmpty(t, scopes, "%s has no scopes: every app would load it", o.id())
+					for _, s := range scopes {
+						assert.Contains(t, apps, s, "%s is scoped to %q, which no Deployment runs", o.id(), s)
+					}
+				}
+			}
+			for _, o := range byKind(objs, "Subscription") {
+				assert.True(t, components[str(o.obj, "spec", "pubsubname")], "%s names a pub/sub component that does not exist", o.id())
+			}
+			for _, o := range byKind(objs, "Resiliency") {
+				for app := range mapAt(o.obj, "spec", "targets", "apps") {
+					assert.Contains(t, apps, app, "%s targets unknown app", o.id())
+				}
+				for c := range mapAt(o.obj, "spec", "targets", "components") {
+					assert.True(t, components[c], "%s targets unknown component %q", o.id(), c)
+				}
+			}
+			for _, pol := range sliceAt(configs[0].obj, "spec", "accessControl", "policies") {
+				assert.Contains(t, apps, str(pol, "appId"), "access control names an unknown app")
+			}
+			// Secrets the annotations and components name are rendered (or declared external).
+			secrets := map[string]bool{}
+			for _, o := range byKind(objs, "Secret") {
+				secrets[o.name()] = true
+			}
+			vals := effectiveValues(t, p)
+			for id, ann := range apps {
+				for _, a := range []string{"dapr.io/api-token-secret", "dapr.io/app-token-secret"} {
+					if name, ok := ann[a].(string); ok {
+						external := name == str(vals, "dapr", "apiToken", "existingSecret") || name == str(vals, "dapr", "appToken", "existingSecret")
+						assert.True(t, secrets[name] || external, "app %s: %s names secret %q that nobody creates", id, a, name)
+					}
+				}
+			}
+		})
+	}
+}
+
+func keys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func mapAt(m any, path ...string) map[string]any {
+	v, _ := dig(m, path...).(map[string]any)
+	return v
+}
+
+func sliceAt(m any, path ...string) []any {
+	v, _ := dig(m, path...).([]any)
+	return v
+}
+
+// Every Service, PodDisruptionBudget, HPA and NetworkPolicy points at pods the chart
+// runs, and every named Service port exists on those pods.
+func TestSelectorsMatchPods(t *testing.T) {
+	profiles := append(append([]profile{}, appProfiles...), allProfiles[6:9]...) // + postgresql
+	for _, p := range profiles {
+		t.Run(p.String(), func(t *testing.T) {
+			objs := mustRender(t, p)
+			tpls := podTemplates(objs)
+			matching := func(sel map[string]any) []map[string]any {
+				var out []map[string]any
+				for _, tpl := range tpls {
+					labels, _ := dig(tpl, "metadata", "labels").(map[string]any)
+					if labelsMatch(sel, labels) {
+						out = append(out, tpl)
+					}
+				}
+				return out
+			}
+			for _, o := range byKind(objs, "Service") {
+				pods := matching(mapAt(o.obj, "spec", "selector"))
+				require.NotEmpty(t, pods, "%s selects no pod", o.id())
+				for _, port := range sliceAt(o.obj, "spec", "ports") {
+					target := dig(port, "targetPort")
+					if name, ok := target.(string); ok {
+						found := false
+						for _, c := range sliceAt(pods[0], "spec", "containers") {
+							for _, cp := range sliceAt(c, "ports") {
+								found = found || str(cp, "name") == name
+							}
+						}
+						assert.True(t, found, "%s: targetPort %q is no container port", o.id(), name)
+					}
+				}
+			}
+			for _, o := range append(byKind(objs, "PodDisruptionBudget"), byKind(objs, "NetworkPolicy")...) {
+				sel := mapAt(o.obj, "spec", "selector", "matchLabels")
+				if o.kind() == "NetworkPolicy" {
+					sel = mapAt(o.obj, "spec", "podSelector", "matchLabels")
+				}
+				assert.NotEmpty(t, matching(sel), "%s selects no pod", o.id())
+			}
+			for _, o := range byKind(objs, "HorizontalPodAutoscaler") {
+				ref := str(o.obj, "spec", "scaleTargetRef", "kind") + "/" + str(o.obj, "spec", "scaleTargetRef", "name")
+				assert.Contains(t, tpls, ref, "%s scales a workload that does not exist", o.id())
+			}
+		})
+	}
+}
+
+// Every container of every chart is locked down and sized: limits and requests,
+// non-root, read-only root file system, no privilege escalation, no capabilities,
+// seccomp RuntimeDefault, and both probes (the seed's readiness probe never existed).
+func TestContainersAreLockedDown(t *testing.T) {
+	for _, p := range allProfiles {
+		t.Run(p.String(), func(t *testing.T) {
+			for id, tpl := range podTemplates(mustRender(t, p)) {
+				pod := mapAt(tpl, "spec", "securityContext")
+				for _, cv := range append(sliceAt(tpl, "spec", "containers"), sliceAt(tpl, "spec", "initContainers")...) {
+					c := cv.(map[string]any)
+					name := id + "/" + str(c, "name")
+					sc := mapAt(c, "securityContext")
+					require.NotNil(t, sc, "%s has no securityContext", name)
+					for _, r := range []string{"cpu", "memory"} {
+						assert.NotEmpty(t, dig(c, "resources", "limits", r), "%s has no %s limit", name, r)
+						assert.NotEmpty(t, dig(c, "resources", "requests", r), "%s has no %s request", name, r)
+					}
+					assert.Equal(t, true, firstNonNil(sc["runAsNonRoot"], pod["runAsNonRoot"]), "%s may run as root", name)
+					assert.Equal(t, true, sc["readOnlyRootFilesystem"], "%s has a writable root file system", name)
+					assert.Equal(t, false, sc["allowPrivilegeEscalation"], "%s allows privilege escalation", name)
+					assert.Equal(t, []string{"ALL"}, strings_(dig(sc, "capabilities", "drop")), "%s keeps capabilities", name)
+					assert.Empty(t, dig(sc, "capabilities", "add"), "%s adds capabilities", name)
+					assert.Equal(t, "RuntimeDefault", firstNonNil(dig(sc, "seccompProfile", "type"), dig(pod, "seccompProfile", "type")), "%s has no seccomp profile", name)
+					assert.NotNil(t, c["livenessProbe"], "%s has no liveness probe", name)
+					assert.NotNil(t, c["readinessProbe"], "%s has no readiness probe", name)
+				}
+				ann := mapAt(tpl, "metadata", "annotations")
+				if ann["dapr.io/enabled"] == "true" {
+					assert.Equal(t, "RuntimeDefault", ann["dapr.io/sidecar-seccomp-profile-type"], "%s: sidecar without seccomp", id)
+				}
+			}
+		})
+	}
+}
+
+func firstNonNil(vs ...any) any {
+	for _, v := range vs {
+		if v != nil {
+			return v
+		}
+	}
+	return nil
+}
+
+// The catalog ConfigMap carries helm/kafka-restaurants/files/restaurants.json byte for
+// byte: one catalog file, locally and in the cluster.
+func TestCatalogConfigMapIsTheCatalogFile(t *testing.T) {
+	want, err := os.ReadFile(filepath.Join(repoRoot(t), "helm", "kafka-restaurants", "files", "restaurants.json"))
+	require.NoError(t, err, "the canonical catalog file")
+	for _, p := range appProfiles {
+		t.Run(p.String(), func(t *testing.T) {
+			var found bool
+			objs := mustRender(t, p)
+			for _, o := range byKind(objs, "ConfigMap") {
+				if data, ok := mapAt(o.obj, "data")["restaurants.json"].(string); ok {
+					found = true
+					require.Equal(t, string(want), data, "%s differs from the catalog file", o.id())
+					// and it is the ConfigMap the catalogsource component watches
+					for _, c := range byKind(objs, "Component") {
+						if c.name() == "catalogsource" {
+							assert.Equal(t, o.name(), componentMeta(c.obj)["configMapName"])
+						}
+					}
+				}
+			}
+			require.True(t, found, "no ConfigMap carries restaurants.json")
+		})
+	}
+}
+
+// A chart renders no catalog rather than a wrong one when the file is missing.
+func TestChartRefusesAMissingCatalog(t *testing.T) {
+	ch := *loadChart(t, filepath.Join(repoRoot(t), "helm", "kafka-restaurants"))
+	var files = ch.Files[:0:0]
+	for _, f := range ch.Files {
+		if f.Name != "files/restaurants.json" {
+			files = append(files, f)
+		}
+	}
+	ch.Files = files
+	_, err := renderChart(t, &ch, appProfiles[0], nil, clusterAPIVersions)
+	require.ErrorContains(t, err, "files/restaurants.json is missing")
+}
+
+func componentMeta(obj map[string]any) map[string]any {
+	out := map[string]any{}
+	for _, m := range sliceAt(obj, "spec", "metadata") {
+		mm := m.(map[string]any)
+		if ref, ok := mm["secretKeyRef"]; ok {
+			out[mm["name"].(string)] = ref
+			continue
+		}
+		out[mm["name"].(string)] = mm["value"]
+	}
+	return out
+}
+
+// The Dapr CRD check fails the install with a message that says what to do when the
+// cluster lacks Dapr's CRDs (eShopOnDapr's failure), and can be switched off for
+// offline rendering; the Kafka chart does the same for Strimzi.
+func TestChartsRequireTheirCRDs(t *testing.T) {
+	withoutDapr := []string{"kafka.strimzi.io/v1beta2", "monitoring.coreos.com/v1"}
+	withoutStrimzi := []string{"dapr.io/v1alpha1", "dapr.io/v2alpha1"}
+	cases := []struct {
+		name    string
+		p       profile
+		apis    []string
+		set     map[string]any
+		wantErr string
+	}{
+		{"app without Dapr CRDs", appProfiles[1], withoutDapr, nil, "the Dapr CRDs (dapr.io/v1alpha1) are not installed"},
+		{"app without Subscription v2alpha1", appProfiles[1], append([]string{"dapr.io/v1alpha1"}, withoutDapr...), nil, "dapr.io/v2alpha1"},
+		{"app offline", appProfiles[1], withoutDapr, map[string]any{"dapr.requireCRDs": false}, ""},
+		{"app with Dapr", appProfiles[1], clusterAPIVersions, nil, ""},
+		{"kafka without Strimzi CRDs", allProfiles[4], withoutStrimzi, nil, "the Strimzi CRDs (kafka.strimzi.io/v1beta2) are not installed"},
+		{"kafka offline", allProfiles[4], withoutStrimzi, map[string]any{"requireCRDs": false}, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			objs, err := render(t, tc.p, tc.set, tc.apis)
+			if tc.wantErr != "" {
+				require.ErrorContains(t, err, tc.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			require.NotEmpty(t, objs)
+		})
+	}
+}
+
+// localDapr reads components/*.yaml, the resources the local stack runs with.
+func localDapr(t *testing.T) map[string]object {
+	t.Helper()
+	dir := filepath.Join(repoRoot(t), "components")
+	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	require.NoError(t, err)
+	if len(files) == 0 {
+		t.Skip("components/ has no Dapr resources yet")
+	}
+	out := map[string]object{}
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		require.NoError(t, err)
+		var m map[string]any
+		require.NoError(t, yaml.Unmarshal(raw, &m), f)
+		o := object{source: "components/" + filepath.Base(f), yaml: string(raw), obj: m}
+		out[o.kind()+"/"+o.name()] = o
+	}
+	return out
+}
+
+// Metadata that is a connection detail, allowed to differ between the local stack and
+// the cluster; everything else must be equal.
+var connectionKeys = map[string][]string{
+	"pubsub.kafka":  {"brokers", "version"},
+	"state":         {"connectionString", "busyTimeout", "metadataTableName"},
+	"bindings.http": {"url"},
+	"bindings.smtp": {"host"},
+}
+
+// The chart's Dapr resources mean the same as components/: same names, types (SQLite
+// becomes PostgreSQL), topics, routes, dead-letter topics, scopes, pub/sub settings and
+// resiliency policies. Only connection details differ.
+func TestChartDaprResourcesMatchLocalComponents(t *testing.T) {
+	local := localDapr(t)
+	for _, p := range appProfiles {
+		t.Run(p.String(), func(t *testing.T) {
+			chart := map[string]object{}
+			for _, o := range mustRender(t, p) {
+				if strings.HasPrefix(o.apiVersion(), "dapr.io/") && o.kind() != "Configuration" {
+					chart[o.kind()+"/"+o.name()] = o
+				}
+			}
+			want := keys(local)
+			got := slices.DeleteFunc(keys(chart), func(k string) bool { return k == "Component/catalogsource" })
+			require.Equal(t, want, got, "the chart and components/ define different Dapr resources")
+			for _, k := range want {
+				l, c := local[k], chart[k]
+				assert.Equal(t, l.apiVersion(), c.apiVersion(), k)
+				assert.ElementsMatch(t, strings_(l.obj["scopes"]), strings_(c.obj["scopes"]), "%s scopes", k)
+				switch l.kind() {
+				case "Component":
+					lt, ct := str(l.obj, "spec", "type"), str(c.obj, "spec", "type")
+					if lt == "state.sqlite" {
+						lt = "state.postgresql"
+					}
+					assert.Equal(t, lt, ct, "%s type", k)
+					assert.Equal(t, str(l.obj, "spec", "version"), str(c.obj, "spec", "version"), "%s version", k)
+					group := ct
+					if strings.HasPrefix(ct, "state.") {
+						group = "state"
+					}
+					lm, cm := componentMeta(l.obj), componentMeta(c.obj)
+					for _, key := range connectionKeys[group] {
+						delete(lm, key)
+						delete(cm, key)
+					}
+					assert.Equal(t, lm, cm, "%s metadata (besides connection details)", k)
+				case "Subscription":
+					assert.Equal(t, l.obj["spec"], c.obj["spec"], "%s spec", k)
+				case "Resiliency":
+					assert.Equal(t, resiliencyMeaning(t, l.obj), resiliencyMeaning(t, c.obj), "%s policies and targets", k)
+				}
+			}
+		})
+	}
+}
+
+// resiliencyMeaning decodes a Resiliency spec into the fields Dapr reads (its Go
+// types), so a field Dapr ignores cannot make two equal policies look different.
+func resiliencyMeaning(t *testing.T, obj map[string]any) any {
+	t.Helper()
+	type retry struct {
+		Policy      string `json:"policy"`
+		Duration    string `json:"duration"`
+		MaxInterval string `json:"maxInterval"`
+		MaxRetries  *int   `json:"maxRetries"`
+		Matching    any    `json:"matching"`
+	}
+	type breaker struct {
+		MaxRequests int    `json:"maxRequests"`
+		Interval    string `json:"interval"`
+		Timeout     string `json:"timeout"`
+		Trip        string `json:"trip"`
+	}
+	type spec struct {
+		Policies struct {
+			Timeouts        map[string]string  `json:"timeouts"`
+			Retries         map[string]retry   `json:"retries"`
+			CircuitBreakers map[string]breaker `json:"circuitBreakers"`
+		} `json:"policies"`
+		Targets any `json:"targets"`
+	}
+	raw, err := json.Marshal(obj["spec"])
+	require.NoError(t, err)
+	var s spec
+	require.NoError(t, json.Unmarshal(raw, &s))
+	return s
+}
+
+// The local components are valid Dapr resources too: the same CRD schemas the cluster
+// applies, so a field Dapr does not know (and silently drops) shows up here.
+func TestLocalComponentsMatchDaprSchemas(t *testing.T) {
+	for k, o := range localDapr(t) {
+		t.Run(k, func(t *testing.T) {
+			assert.Empty(t, validateObject(t, o), "%s", o.source)
+		})
+	}
+}
+
+// The rules of issue 8 (configuration lint) over the chart: oldest offset, retries
+// never off, a dead-letter topic and bounded inbound retries for every subscription,
+// and the topics the components allow exist as KafkaTopics with 12 partitions for the
+// two order topics; the Kafka protocol version is the cluster's.
+func TestPubSubRulesAndTopics(t *testing.T) {
+	pairs := []struct{ app, kafka profile }{
+		{appProfiles[0], allProfiles[3]},
+		{appProfiles[1], allProfiles[4]},
+		{appProfiles[2], allProfiles[5]},
+	}
+	for _, pr := range pairs {
+		t.Run(pr.app.String(), func(t *testing.T) {
+			app, kafka := mustRender(t, pr.app), mustRender(t, pr.kafka)
+			var pubsub map[string]any
+			for _, c := range byKind(app, "Component") {
+				if str(c.obj, "spec", "type") == "pubsub.kafka" {
+					pubsub = componentMeta(c.obj)
+				}
+			}
+			require.NotNil(t, pubsub)
+			assert.Equal(t, "oldest", pubsub["initialOffset"])
+			assert.NotEqual(t, "false", pubsub["consumeRetryEnabled"], "retries off lose messages")
+			kafkaCR := byKind(kafka, "Kafka")
+			require.Len(t, kafkaCR, 1)
+			assert.Equal(t, str(kafkaCR[0].obj, "spec", "kafka", "version"), pubsub["version"], "Dapr must speak the broker's Kafka version")
+			assert.True(t, strings.HasPrefix(pubsub["brokers"].(string), fmt.Sprintf("%s-kafka-bootstrap.%s.svc", kafkaCR[0].name(), pr.kafka.ns)),
+				"brokers %v is not the Strimzi bootstrap service", pubsub["brokers"])
+
+			topics := map[string]map[string]any{}
+			for _, kt := range byKind(kafka, "KafkaTopic") {
+				topics[str(kt.obj, "spec", "topicName")] = mapAt(kt.obj, "spec")
+			}
+			for _, topic := range strings.Split(pubsub["allowedTopics"].(string), ",") {
+				assert.Contains(t, topics, topic, "topic %s has no KafkaTopic", topic)
+			}
+			for _, topic := range []string{"order", "order_confirm"} {
+				assert.EqualValues(t, 12, topics[topic]["partitions"], topic)
+			}
+			for _, s := range byKind(app, "Subscription") {
+				dlq := str(s.obj, "spec", "deadLetterTopic")
+				assert.NotEmpty(t, dlq, "%s has no dead-letter topic", s.id())
+				assert.Contains(t, topics, dlq)
+				assert.NotEmpty(t, dig(topics[dlq], "config", "retention.ms"), "%s: dead-letter topic without retention", s.id())
+			}
+			res := byKind(app, "Resiliency")
+			require.Len(t, res, 1)
+			policy := str(res[0].obj, "spec", "targets", "components", "pubsub", "inbound", "retry")
+			require.NotEmpty(t, policy, "no inbound retry policy: a subscription with a dead-letter topic would dead-letter at once")
+			maxRetries, ok := dig(res[0].obj, "spec", "policies", "retries", policy, "maxRetries").(float64)
+			require.True(t, ok, "inbound retries must be bounded")
+			assert.Greater(t, maxRetries, 0.0)
+		})
+	}
+}
+
+// The app chart reads its PostgreSQL connection string from the Secret the PostgreSQL
+// chart writes, under the same key.
+func TestPostgresSecretIsShared(t *testing.T) {
+	for i, p := range appProfiles {
+		pg := allProfiles[6+i]
+		t.Run(p.String(), func(t *testing.T) {
+			vals := effectiveValues(t, p)
+			pgVals := effectiveValues(t, pg)
+			name := str(vals, "postgresql", "secretName")
+			var secrets []string
+			for _, s := range byKind(mustRender(t, pg), "Secret") {
+				secrets = append(secrets, s.name())
+				assert.Contains(t, mapAt(s.obj, "data"), "connectionString")
+			}
+			if ext := str(pgVals, "existingSecret"); ext != "" {
+				secrets = append(secrets, ext)
+			}
+			assert.Contains(t, secrets, name)
+			for _, c := range byKind(mustRender(t, p), "Component") {
+				if strings.HasPrefix(str(c.obj, "spec", "type"), "state.") {
+					ref, _ := componentMeta(c.obj)["connectionString"].(map[string]any)
+					require.NotNil(t, ref, "%s: connection string not from a Secret", c.id())
+					assert.Equal(t, name, ref["name"])
+					assert.Equal(t, "connectionString", ref["key"])
+				}
+			}
+		})
+	}
+}
+
+// The app-of-apps installs operators first, then Kafka and PostgreSQL, then the app;
+// every child points at a chart and values file that exist in this repository.
+func TestArgoCDAppOfApps(t *testing.T) {
+	objs := mustRender(t, allProfiles[9])
+	waves := map[string]string{}
+	for _, o := range byKind(objs, "Application") {
+		waves[o.name()] = str(o.obj, "metadata", "annotations", "argocd.argoproj.io/sync-wave")
+		if path := str(o.obj, "spec", "source", "path"); path != "" {
+			require.FileExists(t, filepath.Join(repoRoot(t), path, "Chart.yaml"), o.id())
+			for _, vf := range strings_(dig(o.obj, "spec", "source", "helm", "valueFiles")) {
+				assert.FileExists(t, filepath.Join(repoRoot(t), path, vf), o.id())
+			}
+		}
+	}
+	require.Equal(t, map[string]string{
+		"strimzi-operator": "0", "dapr": "0",
+		"kafka-cluster": "1", "postgresql": "1",
+		"kafka-restaurants": "2",
+	}, waves)
+
+	root := byKind(mustRender(t, allProfiles[10]), "Application")
+	require.Len(t, root, 1, "bootstrap renders only the root")
+	assert.Equal(t, "helm/argocd", str(root[0].obj, "spec", "source", "path"))
+	assert.Equal(t, false, dig(root[0].obj, "spec", "source", "helm", "valuesObject", "bootstrap"))
+}
