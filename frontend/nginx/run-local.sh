@@ -13,8 +13,10 @@ export NGINX_PORT=${NGINX_PORT:-8080}
 export DAPR_HTTP_PORT=${DAPR_HTTP_PORT:-3500}
 export API_APP_ID=${API_APP_ID:-api}
 export NGINX_ROOT=${NGINX_ROOT:-$here/public}
+export NGINX_ORDER_RATE=${NGINX_ORDER_RATE:-2r/s}
+export NGINX_ORDER_BURST=${NGINX_ORDER_BURST:-5}
 # Only these are substituted: nginx's own $variables stay as they are.
-envsubst '${NGINX_PORT} ${DAPR_HTTP_PORT} ${API_APP_ID} ${NGINX_ROOT}' \
+envsubst '${NGINX_PORT} ${DAPR_HTTP_PORT} ${API_APP_ID} ${NGINX_ROOT} ${NGINX_ORDER_RATE} ${NGINX_ORDER_BURST}' \
   <"$here/nginx/default.conf.template" >"$run/default.conf"
 
 user=""
