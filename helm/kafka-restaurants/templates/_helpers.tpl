@@ -340,6 +340,10 @@ metadata:
     {{- include "kr.labels" (list $root $name) | nindent 4 }}
 spec:
   type: {{ default "ClusterIP" .serviceType }}
+  {{- if has .serviceType (list "LoadBalancer" "NodePort") }}
+  # Keep the client address: nginx rate-limits orders per client.
+  externalTrafficPolicy: Local
+  {{- end }}
   selector:
     {{- include "kr.selectorLabels" (list $root $name) | nindent 4 }}
   ports:
