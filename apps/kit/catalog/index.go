@@ -35,7 +35,6 @@ type Summary struct {
 type Index struct {
 	cat   *Catalog
 	rs    []*Restaurant // position -> restaurant, in name order
-	sums  []Summary     // position -> summary without OpenNow
 	words int           // uint64 words per bitset
 
 	byID   map[string]int32
@@ -50,16 +49,20 @@ type Index struct {
 	// of a contiguous string finds restaurant_name matches at memory speed.
 	nameBlob  string
 	nameStart []int32 // position -> offset of its name in nameBlob (plus a sentinel)
+	// trigrams maps every 3-byte run of a folded name to the positions whose name
+	// contains it, so a name search verifies only the names that can match.
+	trigrams map[uint32][]int32
 
 	// vocab is every folded word of names, styles, areas, menu items and tags,
 	// sorted so a query word finds all words it is a prefix of with one search.
 	vocab    []string
 	postings [][]int32 // vocab index -> positions, ascending
 
-	locs       []*time.Location
-	locOf      []uint16 // position -> index in locs
-	rangeStart []int32  // position -> first of its spans in ranges (plus a sentinel)
-	ranges     []weekRange
+	// Restaurants share a few weekly schedules (zone plus hours); open now is
+	// decided once per schedule and looked up per restaurant.
+	locs    []*time.Location
+	schedOf []int32 // position -> schedule
+	scheds  []schedule
 
 	order [sortKinds][]int32 // sort -> positions in that order (nil for name order)
 	rank  [sortKinds][]int32 // sort -> position -> rank in that order
@@ -69,12 +72,18 @@ type Index struct {
 
 type bitset []uint64
 
+type schedule struct {
+	loc    uint16 // index in locs
+	ranges []weekRange
+}
+
 // scratch is per-search working memory, pooled so a search allocates only its
 // result page.
 type scratch struct {
 	mask, tmp bitset
 	hits      []int32
 	mow       []uint16
+	open      []bool
 }
 
 // NewIndex builds the search index for a validated catalog (from Parse, Seal or
@@ -84,7 +93,6 @@ func NewIndex(c *Catalog) *Index {
 	ix := &Index{
 		cat:       c,
 		rs:        make([]*Restaurant, n),
-		sums:      make([]Summary, n),
 		words:     (n + 63) / 64,
 		byID:      make(map[string]int32, n),
 		byName:    make(map[string]int32, n),
@@ -102,8 +110,11 @@ func NewIndex(c *Catalog) *Index {
 
 	ix.vegBits, ix.delBits = make(bitset, ix.words), make(bitset, ix.words)
 	ix.nameStart = make([]int32, n+1)
-	ix.locOf = make([]uint16, n)
-	ix.rangeStart = make([]int32, n+1)
+	ix.schedOf = make([]int32, n)
+	ix.trigrams = map[uint32][]int32{}
+	schedIdx := map[string]int32{}
+	var schedKey []byte
+	var ranges []weekRange
 	var blob strings.Builder
 	styleFirst := map[string]string{}
 	tokens := newTokenizer()
@@ -112,10 +123,6 @@ func NewIndex(c *Catalog) *Index {
 	for p, i := range pos {
 		r := &c.Restaurants[i]
 		ix.rs[p] = r
-		ix.sums[p] = Summary{
-			ID: r.ID, Name: r.Name, Style: r.Style, Vegetarian: r.Vegetarian, Delivery: r.Delivery,
-			Area: r.Area, Address: r.Address, Rating: r.Rating, DeliveryMinutes: r.DeliveryMinutes, Currency: r.Currency,
-		}
 		ix.byID[r.ID] = int32(p)
 		ix.byName[lookupKey(r.Name)] = int32(p)
 		if r.Vegetarian {
@@ -133,7 +140,14 @@ func NewIndex(c *Catalog) *Index {
 
 		ix.nameStart[p] = int32(blob.Len() + 1)
 		blob.WriteByte(0)
-		blob.WriteString(strings.ReplaceAll(folded[i], "\x00", ""))
+		name := strings.ReplaceAll(folded[i], "\x00", "")
+		blob.WriteString(name)
+		for k := 0; k+3 <= len(name); k++ {
+			g := trigram(name[k:])
+			if ps := ix.trigrams[g]; len(ps) == 0 || ps[len(ps)-1] != int32(p) {
+				ix.trigrams[g] = append(ps, int32(p))
+			}
+		}
 
 		for _, w := range tokens.restaurant(r) {
 			postings[w] = append(postings[w], int32(p))
@@ -145,14 +159,24 @@ func NewIndex(c *Catalog) *Index {
 			locIdx[r.Timezone] = li
 			ix.locs = append(ix.locs, r.Location())
 		}
-		ix.locOf[p] = li
-		ix.rangeStart[p] = int32(len(ix.ranges))
-		ix.ranges = r.Hours.weekRanges(ix.ranges)
+		ranges = r.Hours.weekRanges(ranges[:0])
+		schedKey = append(schedKey[:0], byte(li), byte(li>>8))
+		for _, wr := range ranges {
+			schedKey = append(schedKey, byte(wr.from), byte(wr.from>>8), byte(wr.to), byte(wr.to>>8))
+		}
+		si, ok := schedIdx[string(schedKey)]
+		if !ok {
+			si = int32(len(ix.scheds))
+			schedIdx[string(schedKey)] = si
+			ix.scheds = append(ix.scheds, schedule{loc: li, ranges: slices.Clone(ranges)})
+		}
+		ix.schedOf[p] = si
+	}
+	for g, ps := range ix.trigrams {
+		ix.trigrams[g] = slices.Clone(ps) // exact size: append left spare capacity
 	}
 	ix.nameBlob = blob.String()
 	ix.nameStart[n] = int32(len(ix.nameBlob) + 1)
-	ix.rangeStart[n] = int32(len(ix.ranges))
-	ix.ranges = slices.Clip(ix.ranges)
 
 	for st := range styleFirst {
 		ix.styles = append(ix.styles, styleFirst[st])
@@ -166,19 +190,19 @@ func NewIndex(c *Catalog) *Index {
 	slices.Sort(ix.vocab)
 	ix.postings = make([][]int32, len(ix.vocab))
 	for k, w := range ix.vocab {
-		ix.postings[k] = slices.Clip(postings[w])
+		ix.postings[k] = slices.Clone(postings[w])
 	}
 
-	ix.buildOrder(SortRating, func(a, b *Summary) int { return cmp.Compare(b.Rating, a.Rating) })
-	ix.buildOrder(SortDelivery, func(a, b *Summary) int { return cmp.Compare(deliveryKey(a), deliveryKey(b)) })
+	ix.buildOrder(SortRating, func(a, b *Restaurant) int { return cmp.Compare(b.Rating, a.Rating) })
+	ix.buildOrder(SortDelivery, func(a, b *Restaurant) int { return cmp.Compare(deliveryKey(a), deliveryKey(b)) })
 	ix.scratch.New = func() any {
-		return &scratch{mask: make(bitset, ix.words), tmp: make(bitset, ix.words), mow: make([]uint16, len(ix.locs))}
+		return &scratch{mask: make(bitset, ix.words), tmp: make(bitset, ix.words), mow: make([]uint16, len(ix.locs)), open: make([]bool, len(ix.scheds))}
 	}
 	return ix
 }
 
 // deliveryKey sorts places that do not deliver, or whose time is unknown, last.
-func deliveryKey(s *Summary) int {
+func deliveryKey(s *Restaurant) int {
 	if !s.Delivery || s.DeliveryMinutes <= 0 {
 		return maxDeliveryMins + 1
 	}
@@ -187,13 +211,13 @@ func deliveryKey(s *Summary) int {
 
 // buildOrder records a sort order; a stable sort over name order breaks ties by
 // name, then id.
-func (ix *Index) buildOrder(k SortKey, less func(a, b *Summary) int) {
+func (ix *Index) buildOrder(k SortKey, less func(a, b *Restaurant) int) {
 	s := sortKind(k)
-	order := make([]int32, len(ix.sums))
+	order := make([]int32, len(ix.rs))
 	for p := range order {
 		order[p] = int32(p)
 	}
-	slices.SortStableFunc(order, func(a, b int32) int { return less(&ix.sums[a], &ix.sums[b]) })
+	slices.SortStableFunc(order, func(a, b int32) int { return less(ix.rs[a], ix.rs[b]) })
 	rank := make([]int32, len(order))
 	for r, p := range order {
 		rank[p] = int32(r)
@@ -279,7 +303,7 @@ func (ix *Index) Search(q Query, now time.Time) (results []Summary, total int) {
 		ix.matchName(m, sc.tmp, name)
 	}
 	if q.OpenNow {
-		ix.keepOpen(m, sc.mow, now)
+		ix.keepOpen(m, sc, now)
 	}
 
 	total = m.count()
@@ -294,9 +318,7 @@ func (ix *Index) Search(q Query, now time.Time) (results []Summary, total int) {
 			offset--
 			return true
 		}
-		s := ix.sums[p]
-		s.OpenNow = ix.openAt(int(p), now)
-		results = append(results, s)
+		results = append(results, ix.summary(int(p), now))
 		return len(results) < want
 	}
 
@@ -335,12 +357,39 @@ func (ix *Index) matchWord(dst bitset, w string) {
 	}
 }
 
+// trigram packs three bytes into a map key.
+func trigram(s string) uint32 { return uint32(s[0])<<16 | uint32(s[1])<<8 | uint32(s[2]) }
+
+// nameOf is position p's folded name.
+func (ix *Index) nameOf(p int32) string { return ix.nameBlob[ix.nameStart[p] : ix.nameStart[p+1]-1] }
+
 // matchName keeps in m the restaurants whose folded name contains name.
 func (ix *Index) matchName(m, tmp bitset, name string) {
+	if len(name) >= 3 {
+		// Only names holding the query's rarest trigram can match; check those.
+		var best []int32
+		for k := 0; k+3 <= len(name); k++ {
+			ps := ix.trigrams[trigram(name[k:])]
+			if k == 0 || len(ps) < len(best) {
+				best = ps
+			}
+			if len(ps) == 0 {
+				break
+			}
+		}
+		clear(tmp)
+		for _, p := range best {
+			if m.has(int(p)) && strings.Contains(ix.nameOf(p), name) {
+				tmp.set(int(p))
+			}
+		}
+		copy(m, tmp)
+		return
+	}
 	if m.count()*8 < len(ix.rs) {
 		// Few candidates left: test each one rather than scan every name.
 		m.each(func(p int32) bool {
-			if !strings.Contains(ix.nameBlob[ix.nameStart[p]:ix.nameStart[p+1]-1], name) {
+			if !strings.Contains(ix.nameOf(p), name) {
 				m.clear(int(p))
 			}
 			return true
@@ -369,21 +418,36 @@ func (ix *Index) matchName(m, tmp bitset, name string) {
 }
 
 // keepOpen keeps in m the restaurants open at now, converting now once per time
-// zone rather than once per restaurant.
-func (ix *Index) keepOpen(m bitset, mow []uint16, now time.Time) {
+// zone and deciding once per schedule rather than once per restaurant.
+func (ix *Index) keepOpen(m bitset, sc *scratch, now time.Time) {
 	for k, loc := range ix.locs {
-		mow[k] = minuteOfWeek(now.In(loc))
+		sc.mow[k] = minuteOfWeek(now.In(loc))
+	}
+	for k, s := range ix.scheds {
+		sc.open[k] = openIn(s.ranges, sc.mow[s.loc])
 	}
 	m.each(func(p int32) bool {
-		if !openIn(ix.ranges[ix.rangeStart[p]:ix.rangeStart[p+1]], mow[ix.locOf[p]]) {
+		if !sc.open[ix.schedOf[p]] {
 			m.clear(int(p))
 		}
 		return true
 	})
 }
 
+// summary is built per result rather than stored: a page is at most 100
+// restaurants, and not storing 100,000 summaries keeps the index small.
+func (ix *Index) summary(p int, now time.Time) Summary {
+	r := ix.rs[p]
+	return Summary{
+		ID: r.ID, Name: r.Name, Style: r.Style, Vegetarian: r.Vegetarian, Delivery: r.Delivery,
+		Area: r.Area, Address: r.Address, Rating: r.Rating, DeliveryMinutes: r.DeliveryMinutes, Currency: r.Currency,
+		OpenNow: ix.openAt(p, now),
+	}
+}
+
 func (ix *Index) openAt(p int, now time.Time) bool {
-	return openIn(ix.ranges[ix.rangeStart[p]:ix.rangeStart[p+1]], minuteOfWeek(now.In(ix.locs[ix.locOf[p]])))
+	s := &ix.scheds[ix.schedOf[p]]
+	return openIn(s.ranges, minuteOfWeek(now.In(ix.locs[s.loc])))
 }
 
 // Restaurant returns the restaurant with the given id, menu included. The result

@@ -66,6 +66,7 @@ func (c *Catalog) normalize(intern bool) error {
 		return &ParseError{Problems: []string{fmt.Sprintf("%d restaurants, more than the %d allowed", len(c.Restaurants), MaxRestaurants)}}
 	}
 	in := make(interner)
+	shared := sharer{hours: map[string]Hours{}, tags: map[string][]string{}}
 	ids := make(map[string]int, len(c.Restaurants))
 	names := make(map[string]int, len(c.Restaurants))
 	for i := range c.Restaurants {
@@ -115,12 +116,11 @@ func (c *Catalog) normalize(intern bool) error {
 			continue
 		}
 		r.Style, r.Area, r.Timezone, r.Currency = in.of(r.Style), in.of(r.Area), in.of(r.Timezone), in.of(r.Currency)
+		r.Hours = shared.ofHours(r.Hours)
 		for k := range r.Menu {
 			m := &r.Menu[k]
 			m.ID, m.Name, m.Description = in.of(m.ID), in.of(m.Name), in.of(m.Description)
-			for t := range m.Tags {
-				m.Tags[t] = in.of(m.Tags[t])
-			}
+			m.Tags = shared.ofTags(m.Tags, in)
 		}
 	}
 	if len(p.list) > 0 {
@@ -139,6 +139,44 @@ func (in interner) of(s string) string {
 	}
 	in[s] = s
 	return s
+}
+
+// sharer lets restaurants with the same opening hours, and menu items with the
+// same tags, share one read-only copy: catalogs repeat both constantly.
+type sharer struct {
+	hours map[string]Hours
+	tags  map[string][]string
+	key   []byte
+}
+
+func (s *sharer) ofHours(h Hours) Hours {
+	s.key = s.key[:0]
+	for _, ivs := range h.days() {
+		for _, iv := range ivs {
+			s.key = append(s.key, byte(iv.Open>>8), byte(iv.Open), byte(iv.Close>>8), byte(iv.Close))
+		}
+		s.key = append(s.key, '|')
+	}
+	if v, ok := s.hours[string(s.key)]; ok {
+		return v
+	}
+	s.hours[string(s.key)] = h
+	return h
+}
+
+func (s *sharer) ofTags(tags []string, in interner) []string {
+	if len(tags) == 0 {
+		return tags
+	}
+	key := strings.Join(tags, "\x00")
+	if v, ok := s.tags[key]; ok {
+		return v
+	}
+	for t := range tags {
+		tags[t] = in.of(tags[t])
+	}
+	s.tags[key] = tags
+	return tags
 }
 
 // lookupKey is how orders match a restaurant name: case-insensitive, but accents
