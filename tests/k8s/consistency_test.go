@@ -568,3 +568,76 @@ func TestArgoCDAppOfApps(t *testing.T) {
 	assert.Equal(t, "helm/argocd", str(root[0].obj, "spec", "source", "path"))
 	assert.Equal(t, false, dig(root[0].obj, "spec", "source", "helm", "valuesObject", "bootstrap"))
 }
+
+// The catalog loader's ServiceAccount, and only it, may read the catalog ConfigMap
+// (the catalogsource component watches it); nothing in the chart grants more.
+func TestOnlyTheCatalogReadsItsConfigMap(t *testing.T) {
+	for _, p := range appProfiles {
+		t.Run(p.String(), func(t *testing.T) {
+			objs := mustRender(t, p)
+			var catalogSA, configMap string
+			for _, tpl := range podTemplates(objs) {
+				if mapAt(tpl, "metadata", "annotations")["dapr.io/app-id"] == "catalog" {
+					catalogSA = str(tpl, "spec", "serviceAccountName")
+				}
+			}
+			for _, c := range byKind(objs, "Component") {
+				if c.name() == "catalogsource" {
+					configMap, _ = componentMeta(c.obj)["configMapName"].(string)
+				}
+			}
+			require.NotEmpty(t, catalogSA)
+			require.NotEmpty(t, configMap)
+			require.Empty(t, byKind(objs, "ClusterRole"))
+			require.Empty(t, byKind(objs, "ClusterRoleBinding"))
+			roles := map[string]object{}
+			for _, r := range byKind(objs, "Role") {
+				roles[r.name()] = r
+			}
+			bindings := byKind(objs, "RoleBinding")
+			require.Len(t, bindings, 1)
+			b := bindings[0]
+			subjects := sliceAt(b.obj, "subjects")
+			require.Len(t, subjects, 1)
+			assert.Equal(t, "ServiceAccount", str(subjects[0], "kind"))
+			assert.Equal(t, catalogSA, str(subjects[0], "name"))
+			role, ok := roles[str(b.obj, "roleRef", "name")]
+			require.True(t, ok, "RoleBinding refers to a Role the chart does not create")
+			rules := sliceAt(role.obj, "rules")
+			require.Len(t, rules, 1)
+			assert.Equal(t, []string{"configmaps"}, strings_(dig(rules[0], "resources")))
+			assert.Equal(t, []string{configMap}, strings_(dig(rules[0], "resourceNames")))
+			assert.ElementsMatch(t, []string{"get", "list", "watch"}, strings_(dig(rules[0], "verbs")))
+		})
+	}
+}
+
+// With the dashboard switch on, every JSON file under files/dashboards reaches Grafana
+// unchanged in a labelled ConfigMap, and each is a valid dashboard document.
+func TestGrafanaDashboardsShip(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join(repoRoot(t), "helm", "kafka-restaurants", "files", "dashboards", "*.json"))
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	p := appProfiles[2] // production turns dashboards on
+	var data map[string]any
+	for _, o := range byKind(mustRender(t, p), "ConfigMap") {
+		if mapAt(o.obj, "metadata", "labels")["grafana_dashboard"] == "1" {
+			data = mapAt(o.obj, "data")
+		}
+	}
+	require.NotNil(t, data, "no dashboard ConfigMap in %s", p)
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		require.NoError(t, err)
+		assert.Equal(t, string(raw), data[filepath.Base(f)], f)
+		var dash struct {
+			Title  string `json:"title"`
+			UID    string `json:"uid"`
+			Panels []any  `json:"panels"`
+		}
+		require.NoError(t, json.Unmarshal(raw, &dash), f)
+		assert.NotEmpty(t, dash.Title)
+		assert.NotEmpty(t, dash.UID)
+		assert.NotEmpty(t, dash.Panels)
+	}
+}
