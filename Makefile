@@ -34,12 +34,15 @@ infra: tools build ## run only Kafka, mailpit and the bank, for `dapr run -f dap
 	@bin/devstack -infra-only
 
 .PHONY: lint
-lint: ## go vet every module
-	@for m in $(MODULES); do (cd $$m && go vet ./...) || exit 1; done
+lint: ## go vet and staticcheck every module
+	@tools/build-tools.sh staticcheck
+	@for m in $(MODULES); do (cd $$m && go vet ./... && $(CURDIR)/.tools/bin/staticcheck ./...) || exit 1; done
 
 .PHONY: test
-test: deps tools build lint ## run every test: unit, integration (real daprd, broker, nginx, browser), chart validation
-	@go run ./tools/cmd/gotest -- $(MODULES)
+test: deps tools build lint ## run every test: unit, fuzz corpora, end-to-end on real sidecars, browser, faults (short), chart validation
+	@set -o pipefail; for m in $(MODULES); do \
+	  echo "== $$m"; (cd $$m && go test -count=1 -timeout 25m ./...) || exit 1; \
+	done
 
 .PHONY: clean
 clean: ## remove builds and local data (not the tool cache)

@@ -7,6 +7,7 @@ set -euo pipefail
 DAPRD_VERSION=v1.18.0
 MAILPIT_VERSION=v1.33.1
 HELM_VERSION=v3.22.0
+STATICCHECK_VERSION=v0.8.2
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin="$root/.tools/bin"
@@ -54,6 +55,7 @@ for t in "${tools[@]}"; do
     daprd) build_daprd ;;
     mailpit) build_go_install mailpit github.com/axllent/mailpit "$MAILPIT_VERSION" ;;
     helm) build_go_install helm helm.sh/helm/v3/cmd/helm "$HELM_VERSION" ;;
-    *) echo "unknown tool $t (daprd, mailpit, helm)" >&2; exit 2 ;;
+    staticcheck) build_go_install staticcheck honnef.co/go/tools/cmd/staticcheck "$STATICCHECK_VERSION" ;;
+    *) echo "unknown tool $t (daprd, mailpit, helm, staticcheck)" >&2; exit 2 ;;
   esac
 done

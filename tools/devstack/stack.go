@@ -37,6 +37,9 @@ type Options struct {
 	Console io.Writer
 	// ReadyTimeout bounds the wait for everything to become ready (default 90 s).
 	ReadyTimeout time.Duration
+	// InfraOnly starts only the infrastructure (broker, mailpit, bank), for running the
+	// apps with the real dapr CLI (`dapr run -f dapr/`).
+	InfraOnly bool
 }
 
 // Stack is a running local system.
@@ -99,6 +102,9 @@ func prepare(opts Options) (*Stack, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opts.InfraOnly {
+		rf = &RunFile{Version: 1}
+	}
 	portMap, err := ports(rf, inf)
 	if err != nil {
 		return nil, err
@@ -142,6 +148,12 @@ func (s *Stack) build() error {
 		env := withEnv(base, ip.Env, root, data)
 		env = withEnv(env, s.opts.Env[ip.Name], root, data)
 		s.add(&proc{name: ip.Name, dir: root, argv: argv, env: env, log: s.sink}, ip.Ready)
+	}
+	if s.opts.InfraOnly {
+		if len(missing) > 0 {
+			return fmt.Errorf("missing programs: %s (run `make tools build`)", strings.Join(missing, ", "))
+		}
+		return nil
 	}
 	daprd := need(s.opts.Daprd)
 	runDir := filepath.Dir(s.opts.RunFile)

@@ -34,6 +34,7 @@ func run(ctx context.Context, args []string) error {
 	catalog := fs.String("catalog", "", "catalog file to serve instead of the default one")
 	data := fs.String("data", "", "data folder (default ROOT/.data)")
 	quiet := fs.Bool("quiet", false, "do not echo process logs (they still go to DATA/logs)")
+	infraOnly := fs.Bool("infra-only", false, "start only Kafka, mailpit and the bank (for `dapr run -f dapr/`)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -44,7 +45,7 @@ func run(ctx context.Context, args []string) error {
 		}
 		*root = r
 	}
-	opts := devstack.Options{Root: *root, DataDir: *data, Console: os.Stdout, Env: map[string]map[string]string{}}
+	opts := devstack.Options{Root: *root, DataDir: *data, Console: os.Stdout, Env: map[string]map[string]string{}, InfraOnly: *infraOnly}
 	if *quiet {
 		opts.Console = nil
 	}
@@ -63,7 +64,11 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Print(s.Summary())
+	if *infraOnly {
+		fmt.Println("\nKafka (127.0.0.1:9092), mailpit (http://127.0.0.1:8025) and the bank (http://127.0.0.1:5100) are running.\nIn another terminal: dapr run -f dapr/    Ctrl-C here stops them.")
+	} else {
+		fmt.Print(s.Summary())
+	}
 	werr := s.Wait(ctx)
 	fmt.Println("stopping...")
 	s.Stop()
