@@ -166,12 +166,14 @@ func (c *Catalog) Marshal() ([]byte, error) {
 // computeVersion hashes the canonical bytes; 12 bytes of SHA-256 are plenty to tell
 // catalog versions apart while staying short in logs and headers.
 func (c *Catalog) computeVersion() (string, error) {
-	b, err := c.Marshal()
-	if err != nil {
+	// Streaming into the hash avoids holding a second copy of a large catalog.
+	h := sha256.New()
+	enc := json.NewEncoder(h)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(c); err != nil {
 		return "", err
 	}
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:12]), nil
+	return hex.EncodeToString(h.Sum(nil)[:12]), nil
 }
 
 // Seal validates a catalog built in code (by a generator or a test), fills in
