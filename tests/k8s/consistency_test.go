@@ -641,3 +641,35 @@ func TestGrafanaDashboardsShip(t *testing.T) {
 		assert.NotEmpty(t, dash.Panels)
 	}
 }
+
+// The catalog loader is told to read the `catalogsource` store under the ConfigMap's
+// key (without a source it refuses to start), and every app listens on the pod
+// address at its Dapr app port (locally the apps bind 127.0.0.1 only).
+func TestAppsAreWiredToTheirSources(t *testing.T) {
+	for _, p := range appProfiles {
+		t.Run(p.String(), func(t *testing.T) {
+			objs := mustRender(t, p)
+			for _, tpl := range podTemplates(objs) {
+				ann := mapAt(tpl, "metadata", "annotations")
+				app, _ := ann["dapr.io/app-id"].(string)
+				if app == "" || app == "frontend" {
+					continue
+				}
+				env := map[string]string{}
+				for _, e := range sliceAt(sliceAt(tpl, "spec", "containers")[0], "env") {
+					env[str(e, "name")] = str(e, "value")
+				}
+				assert.Equal(t, ":"+ann["dapr.io/app-port"].(string), env[strings.ToUpper(app)+"_ADDR"], "app %s listen address", app)
+				if app == "catalog" {
+					require.Equal(t, "catalogsource", env["CATALOG_CONFIG_STORE"])
+					found := false
+					for _, cm := range byKind(objs, "ConfigMap") {
+						_, ok := mapAt(cm.obj, "data")[env["CATALOG_CONFIG_KEY"]]
+						found = found || ok
+					}
+					assert.True(t, found, "no ConfigMap has key %q", env["CATALOG_CONFIG_KEY"])
+				}
+			}
+		})
+	}
+}

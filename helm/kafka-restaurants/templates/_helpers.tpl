@@ -451,3 +451,15 @@ spec:
     - {protocol: TCP, port: {{ .Values.networkPolicy.bankEgress.port }}}
 {{- end -}}
 {{- end -}}
+
+{{/* The address users open the site at: expose.publicURL, else the Ingress host, else
+the port-forward address of the docs. */}}
+{{- define "kr.publicURL" -}}
+{{- if .Values.expose.publicURL -}}
+{{- .Values.expose.publicURL -}}
+{{- else if eq .Values.expose.type "Ingress" -}}
+{{- printf "%s://%s" (ternary "https" "http" (not (empty .Values.expose.ingress.tlsSecretName))) .Values.expose.ingress.host -}}
+{{- else -}}
+http://localhost:8080
+{{- end -}}
+{{- end -}}
