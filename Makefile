@@ -24,6 +24,7 @@ build: ## build every service and dev tool into bin/
 	@for s in $(SERVICES); do go build -trimpath -o bin/$$s ./apps/$$s || exit 1; done
 	@go build -trimpath -o bin/broker ./tools/cmd/broker
 	@go build -trimpath -o bin/devstack ./tools/cmd/devstack
+	@go build -trimpath -o bin/dlq ./tools/cmd/dlq
 
 .PHONY: run
 run: deps tools build ## set up (first time) and run the whole system; Ctrl-C stops it (CATALOG=path to serve another catalog)
@@ -32,6 +33,10 @@ run: deps tools build ## set up (first time) and run the whole system; Ctrl-C st
 .PHONY: infra
 infra: tools build ## run only Kafka, mailpit and the bank, for `dapr run -f dapr/` with the real dapr CLI
 	@bin/devstack -infra-only
+
+.PHONY: dlq
+dlq: build ## list the dead-letter topics of a running stack (bin/dlq replay puts them back)
+	@bin/dlq list
 
 .PHONY: lint
 lint: ## go vet and staticcheck every module

@@ -1,0 +1,208 @@
+// Command dlq lists and replays the dead-letter topics (order-dlq, order_confirm-dlq).
+//
+//	dlq list                      every dead-lettered event, oldest first
+//	dlq replay [-id EVENT_ID]     put events back on the topic they came from
+//
+// Dapr dead-letters an event as it was delivered (the whole CloudEvent), so a replay writes
+// that CloudEvent back onto its source topic, keyed by its order id, where the consumer
+// handles it again (its effects are idempotent). Replays are remembered in the consumer
+// group kafka-restaurants-dlq-replay: each dead letter is replayed at most once.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/service"
+)
+
+// dlqTopics maps each dead-letter topic to the topic its events came from.
+var dlqTopics = map[string]string{"order-dlq": "order", "order_confirm-dlq": "order_confirm"}
+
+const replayGroup = "kafka-restaurants-dlq-replay"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "dlq:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, out io.Writer) error {
+	if len(args) == 0 {
+		return errors.New("usage: dlq list|replay [-brokers 127.0.0.1:9092] [-topic order-dlq] [-id EVENT_ID]")
+	}
+	cmd := args[0]
+	fs := flag.NewFlagSet("dlq "+cmd, flag.ContinueOnError)
+	brokers := fs.String("brokers", "127.0.0.1:9092", "Kafka bootstrap brokers, comma-separated")
+	topic := fs.String("topic", "", "one dead-letter topic (default: all)")
+	id := fs.String("id", "", "replay only the event with this CloudEvent id")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	topics := []string{"order-dlq", "order_confirm-dlq"}
+	if *topic != "" {
+		if _, ok := dlqTopics[*topic]; !ok {
+			return fmt.Errorf("unknown dead-letter topic %q", *topic)
+		}
+		topics = []string{*topic}
+	}
+	seeds := strings.Split(*brokers, ",")
+	switch cmd {
+	case "list":
+		letters, err := read(ctx, seeds, topics, "")
+		if err != nil {
+			return err
+		}
+		return list(out, letters)
+	case "replay":
+		return replay(ctx, seeds, topics, *id, out)
+	default:
+		return fmt.Errorf("unknown command %q (list, replay)", cmd)
+	}
+}
+
+// letter is one dead-lettered event.
+type letter struct {
+	Topic     string
+	Partition int32
+	Offset    int64
+	Time      time.Time
+	Key       []byte
+	Value     []byte
+	EventID   string
+	Type      string
+}
+
+// read returns every record of the topics up to their current end. With group set it
+// starts after that group's committed offsets (what was not replayed yet).
+func read(ctx context.Context, seeds, topics []string, group string) ([]letter, error) {
+	opts := []kgo.Opt{kgo.SeedBrokers(seeds...), kgo.ConsumeTopics(topics...), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart())}
+	if group != "" {
+		opts = append(opts, kgo.ConsumerGroup(group), kgo.DisableAutoCommit())
+	}
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return nil, err
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	ends, err := adm.ListEndOffsets(ctx, topics...)
+	if err != nil {
+		return nil, fmt.Errorf("list end offsets: %w", err)
+	}
+	start := map[string]map[int32]int64{}
+	if group != "" {
+		committed, err := adm.FetchOffsets(ctx, group)
+		if err == nil {
+			committed.Each(func(o kadm.OffsetResponse) {
+				if start[o.Topic] == nil {
+					start[o.Topic] = map[int32]int64{}
+				}
+				start[o.Topic][o.Partition] = o.At
+			})
+		}
+	}
+	remaining := 0
+	ends.Each(func(o kadm.ListedOffset) {
+		if o.Err == nil && o.Offset > start[o.Topic][o.Partition] {
+			remaining += int(o.Offset - start[o.Topic][o.Partition])
+		}
+	})
+	var letters []letter
+	for remaining > 0 {
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		fetches := cl.PollFetches(pctx)
+		cancel()
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if errs := fetches.Errors(); len(errs) > 0 && !errors.Is(errs[0].Err, context.DeadlineExceeded) {
+			return nil, errs[0].Err
+		}
+		if fetches.Empty() {
+			break
+		}
+		fetches.EachRecord(func(r *kgo.Record) {
+			remaining--
+			var ce struct {
+				ID   string `json:"id"`
+				Type string `json:"type"`
+			}
+			_ = json.Unmarshal(r.Value, &ce)
+			letters = append(letters, letter{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Time: r.Timestamp,
+				Key: r.Key, Value: r.Value, EventID: ce.ID, Type: ce.Type})
+		})
+	}
+	return letters, nil
+}
+
+func list(out io.Writer, letters []letter) error {
+	if len(letters) == 0 {
+		_, err := fmt.Fprintln(out, "no dead letters")
+		return err
+	}
+	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "TOPIC\tOFFSET\tTIME\tEVENT ID\tTYPE\tDATA")
+	for _, l := range letters {
+		preview := service.Redact(string(l.Value))
+		if len(preview) > 80 {
+			preview = preview[:80] + "…"
+		}
+		fmt.Fprintf(w, "%s\t%d/%d\t%s\t%s\t%s\t%s\n", l.Topic, l.Partition, l.Offset, l.Time.UTC().Format(time.RFC3339), l.EventID, l.Type, preview)
+	}
+	return w.Flush()
+}
+
+// replay writes each not-yet-replayed dead letter (or only the one with id) back onto its
+// source topic and commits it in the replay group.
+func replay(ctx context.Context, seeds, topics []string, id string, out io.Writer) error {
+	letters, err := read(ctx, seeds, topics, replayGroup)
+	if err != nil {
+		return err
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...))
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	commits := kadm.Offsets{}
+	n := 0
+	for _, l := range letters {
+		if id == "" || l.EventID == id {
+			rec := &kgo.Record{Topic: dlqTopics[l.Topic], Key: l.Key, Value: l.Value}
+			if err := cl.ProduceSync(ctx, rec).FirstErr(); err != nil {
+				return fmt.Errorf("replay %s/%d: %w", l.Topic, l.Offset, err)
+			}
+			fmt.Fprintf(out, "replayed %s %d/%d (event %s) onto %s\n", l.Topic, l.Partition, l.Offset, l.EventID, rec.Topic)
+			n++
+		}
+		commits.AddOffset(l.Topic, l.Partition, l.Offset+1, -1)
+	}
+	if id != "" && n == 0 {
+		return fmt.Errorf("no unreplayed dead letter with event id %q", id)
+	}
+	if len(commits) > 0 && id == "" {
+		if _, err := kadm.NewClient(cl).CommitOffsets(ctx, replayGroup, commits); err != nil {
+			return fmt.Errorf("remember replays: %w", err)
+		}
+	}
+	fmt.Fprintf(out, "%d replayed\n", n)
+	return nil
+}
