@@ -35,7 +35,9 @@ func Redact(s string) string {
 	return string(b)
 }
 
-// maskRun masks the longest card-like window of the digit positions pos.
+// maskRun masks the longest card-like window of the digit positions pos, then looks again
+// in the digits left on either side of it: one run can hold several card numbers
+// ("cards 4242… 4111…" reads as one run, since single spaces join groups).
 func maskRun(b []byte, pos []int) {
 	for n := min(len(pos), 19); n >= 13; n-- {
 		for start := 0; start+n <= len(pos); start++ {
@@ -44,6 +46,8 @@ func maskRun(b []byte, pos []int) {
 				for _, p := range w[:n-4] {
 					b[p] = '*'
 				}
+				maskRun(b, pos[:start])
+				maskRun(b, pos[start+n-4:])
 				return
 			}
 		}
