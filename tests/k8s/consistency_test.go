@@ -673,3 +673,33 @@ func TestAppsAreWiredToTheirSources(t *testing.T) {
 		})
 	}
 }
+
+// Each broker advertises its own stable pod address on the plain listener, one per
+// node of the pool, so clients in the cluster reach partition leaders directly.
+func TestKafkaAdvertisesEveryBroker(t *testing.T) {
+	for _, p := range allProfiles[3:6] {
+		t.Run(p.String(), func(t *testing.T) {
+			objs := mustRender(t, p)
+			kafka, pools := byKind(objs, "Kafka"), byKind(objs, "KafkaNodePool")
+			require.Len(t, kafka, 1)
+			require.Len(t, pools, 1)
+			assert.Equal(t, kafka[0].name(), mapAt(pools[0].obj, "metadata", "labels")["strimzi.io/cluster"])
+			assert.ElementsMatch(t, []string{"controller", "broker"}, strings_(dig(pools[0].obj, "spec", "roles")), "KRaft: the pool must hold the controllers")
+			replicas := int(dig(pools[0].obj, "spec", "replicas").(float64))
+			var plain map[string]any
+			for _, l := range sliceAt(kafka[0].obj, "spec", "kafka", "listeners") {
+				if str(l, "name") == "plain" {
+					plain = l.(map[string]any)
+				}
+			}
+			require.NotNil(t, plain)
+			assert.EqualValues(t, 9092, plain["port"])
+			brokers := sliceAt(plain, "configuration", "brokers")
+			require.Len(t, brokers, replicas)
+			for i, b := range brokers {
+				assert.EqualValues(t, i, dig(b, "broker"))
+				assert.Equal(t, fmt.Sprintf("%s-%s-%d.%s-kafka-brokers.%s.svc.cluster.local", kafka[0].name(), pools[0].name(), i, kafka[0].name(), p.ns), str(b, "advertisedHost"))
+			}
+		})
+	}
+}
