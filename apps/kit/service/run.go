@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -38,9 +39,17 @@ func NewLogger(w io.Writer, name string) *slog.Logger {
 				if s := a.Value.String(); hasLongDigitRun(s) {
 					a.Value = slog.StringValue(Redact(s))
 				}
-			case slog.KindAny:
+			case slog.KindAny, slog.KindInt64, slog.KindUint64, slog.KindFloat64:
 				if err, ok := a.Value.Any().(error); ok {
 					a.Value = slog.StringValue(Redact(err.Error()))
+					break
+				}
+				// A number, struct or map is written as JSON: check that text, so a card
+				// number held in one is masked too (the value then logs as a string).
+				if b, err := json.Marshal(a.Value.Any()); err == nil && hasLongDigitRun(string(b)) {
+					if s := Redact(string(b)); s != string(b) {
+						a.Value = slog.StringValue(s)
+					}
 				}
 			}
 			return a
