@@ -63,6 +63,9 @@ type Index struct {
 	locs    []*time.Location
 	schedOf []int32 // position -> schedule
 	scheds  []schedule
+	// schedBits holds each schedule's restaurants when there are few schedules
+	// (the usual case), so open now is a handful of word-wide ORs.
+	schedBits []bitset
 
 	order [sortKinds][]int32 // sort -> positions in that order (nil for name order)
 	rank  [sortKinds][]int32 // sort -> position -> rank in that order
@@ -71,6 +74,10 @@ type Index struct {
 }
 
 type bitset []uint64
+
+// maxSchedBitsets bounds the per-schedule bitsets to 256 * n/8 bytes (3 MiB for
+// 100,000 restaurants); a catalog with more distinct schedules tests each match.
+const maxSchedBitsets = 256
 
 type schedule struct {
 	loc    uint16 // index in locs
@@ -171,6 +178,15 @@ func NewIndex(c *Catalog) *Index {
 			ix.scheds = append(ix.scheds, schedule{loc: li, ranges: slices.Clone(ranges)})
 		}
 		ix.schedOf[p] = si
+	}
+	if len(ix.scheds) <= maxSchedBitsets {
+		ix.schedBits = make([]bitset, len(ix.scheds))
+		for k := range ix.schedBits {
+			ix.schedBits[k] = make(bitset, ix.words)
+		}
+		for p, si := range ix.schedOf {
+			ix.schedBits[si].set(p)
+		}
 	}
 	for g, ps := range ix.trigrams {
 		ix.trigrams[g] = slices.Clone(ps) // exact size: append left spare capacity
@@ -426,6 +442,16 @@ func (ix *Index) keepOpen(m bitset, sc *scratch, now time.Time) {
 	for k, s := range ix.scheds {
 		sc.open[k] = openIn(s.ranges, sc.mow[s.loc])
 	}
+	if ix.schedBits != nil {
+		clear(sc.tmp)
+		for k, open := range sc.open {
+			if open {
+				sc.tmp.or(ix.schedBits[k])
+			}
+		}
+		m.and(sc.tmp)
+		return
+	}
 	m.each(func(p int32) bool {
 		if !sc.open[ix.schedOf[p]] {
 			m.clear(int(p))
@@ -506,6 +532,12 @@ func (b bitset) fill(n int) {
 func (b bitset) and(o bitset) {
 	for i := range b {
 		b[i] &= o[i]
+	}
+}
+
+func (b bitset) or(o bitset) {
+	for i := range b {
+		b[i] |= o[i]
 	}
 }
 

@@ -515,3 +515,39 @@ func TestConcurrentReaders(t *testing.T) {
 		t.Error(e)
 	}
 }
+
+// TestOpenNowManySchedules covers both ways open now is decided: per-schedule
+// bitsets for a catalog with few distinct schedules, and a per-restaurant check
+// when almost every restaurant keeps its own hours.
+func TestOpenNowManySchedules(t *testing.T) {
+	for _, n := range []int{maxSchedBitsets - 50, maxSchedBitsets + 50} {
+		t.Run(fmt.Sprint(n, " schedules"), func(t *testing.T) {
+			c := &Catalog{}
+			for i := 0; i < n; i++ {
+				// Restaurant i opens on Monday at minute 3*i for an hour.
+				open := uint16(3 * i)
+				c.Restaurants = append(c.Restaurants, Restaurant{
+					ID: fmt.Sprintf("r%d", i), Name: fmt.Sprintf("R %d", i), Style: "Diner",
+					Hours: Hours{Mon: []Interval{{Open: open, Close: open + 60}}},
+				})
+			}
+			require.NoError(t, c.Seal())
+			ix := NewIndex(c)
+			require.Len(t, ix.scheds, n)
+			assert.Equal(t, n <= maxSchedBitsets, ix.schedBits != nil, "the path under test")
+			for _, at := range []string{"2026-11-23 00:00", "2026-11-23 05:30", "2026-11-23 13:31", "2026-11-24 05:30"} {
+				now := jerusalem(t, at)
+				got, total := ix.Search(Query{OpenNow: true, Limit: MaxLimit}, now)
+				want := []string{}
+				for _, r := range c.Restaurants {
+					if r.OpenAt(now) {
+						want = append(want, r.Name)
+					}
+				}
+				slices.SortFunc(want, func(a, b string) int { return strings.Compare(fold(a), fold(b)) })
+				assert.Equal(t, len(want), total, at)
+				assert.Equal(t, want[:min(len(want), MaxLimit)], names(got), at)
+			}
+		})
+	}
+}
