@@ -56,7 +56,10 @@ type Index struct {
 	// vocab is every folded word of names, styles, areas, menu items and tags,
 	// sorted so a query word finds all words it is a prefix of with one search.
 	vocab    []string
-	postings [][]int32 // vocab index -> positions, ascending
+	postings [][]int32 // vocab index -> positions, ascending; nil when dense
+	// dense holds the most common words (tags like vegan, styles) as bitsets:
+	// OR-ing words is far cheaper than setting tens of thousands of bits.
+	dense map[int]bitset // vocab index -> restaurants
 
 	// Restaurants share a few weekly schedules (zone plus hours); open now is
 	// decided once per schedule and looked up per restaurant.
@@ -208,6 +211,7 @@ func NewIndex(c *Catalog) *Index {
 	for k, w := range ix.vocab {
 		ix.postings[k] = slices.Clone(postings[w])
 	}
+	ix.buildDense()
 
 	ix.buildOrder(SortRating, func(a, b *Restaurant) int { return cmp.Compare(b.Rating, a.Rating) })
 	ix.buildOrder(SortDelivery, func(a, b *Restaurant) int { return cmp.Compare(deliveryKey(a), deliveryKey(b)) })
@@ -215,6 +219,32 @@ func NewIndex(c *Catalog) *Index {
 		return &scratch{mask: make(bitset, ix.words), tmp: make(bitset, ix.words), mow: make([]uint16, len(ix.locs)), open: make([]bool, len(ix.scheds))}
 	}
 	return ix
+}
+
+// maxDense bounds the dense word bitsets to 64 * n/8 bytes (800 KiB for 100,000
+// restaurants).
+const maxDense = 64
+
+// buildDense turns the most common words into bitsets: those in more than one
+// restaurant in 32, where a bitset is smaller than the list anyway.
+func (ix *Index) buildDense() {
+	n := len(ix.rs)
+	var common []int
+	for k, ps := range ix.postings {
+		if len(ps)*32 > n && n >= 64 {
+			common = append(common, k)
+		}
+	}
+	slices.SortFunc(common, func(a, b int) int { return cmp.Compare(len(ix.postings[b]), len(ix.postings[a])) })
+	ix.dense = map[int]bitset{}
+	for _, k := range common[:min(len(common), maxDense)] {
+		bs := make(bitset, ix.words)
+		for _, p := range ix.postings[k] {
+			bs.set(int(p))
+		}
+		ix.dense[k] = bs
+		ix.postings[k] = nil
+	}
 }
 
 // deliveryKey sorts places that do not deliver, or whose time is unknown, last.
@@ -367,6 +397,10 @@ func (ix *Index) Search(q Query, now time.Time) (results []Summary, total int) {
 func (ix *Index) matchWord(dst bitset, w string) {
 	clear(dst)
 	for k := sort.SearchStrings(ix.vocab, w); k < len(ix.vocab) && strings.HasPrefix(ix.vocab[k], w); k++ {
+		if bs, ok := ix.dense[k]; ok {
+			dst.or(bs)
+			continue
+		}
 		for _, p := range ix.postings[k] {
 			dst.set(int(p))
 		}

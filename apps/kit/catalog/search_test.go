@@ -454,7 +454,8 @@ func randomQuery(rng *rand.Rand, ix *Index) Query {
 		q.Name = pick("a", "cafe", "house", "ramen", "#1", "noir", "ö", "z", "bar", "kitchen")
 	}
 	if rng.IntN(3) == 0 {
-		q.Text = pick("vegan", "spicy pad", "pizza", "gluten free", "falafel", "crème", "sh", "jaffa burger", "xyz")
+		q.Text = pick("vegan", "spicy pad", "pizza", "gluten free", "falafel", "crème", "sh", "jaffa burger", "xyz",
+			"noir", "ramen osaka", "vegan habesha", "tbilisi")
 	}
 	q.Vegetarian, q.Delivery, q.OpenNow = rng.IntN(3) == 0, rng.IntN(3) == 0, rng.IntN(4) == 0
 	q.Sort = []SortKey{SortName, SortRating, SortDelivery, ""}[rng.IntN(4)]
@@ -465,6 +466,8 @@ func TestSearchAgreesWithNaiveSearch(t *testing.T) {
 	c := Generate(4000, 11)
 	ix := NewIndex(c)
 	ref := newNaive(c)
+	require.NotEmpty(t, ix.dense, "common words are bitsets")
+	require.Less(t, len(ix.dense), len(ix.vocab), "rare words are lists")
 	rng := rand.New(rand.NewPCG(1, 2))
 	start := time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
 	for i := 0; i < 300; i++ {
