@@ -4,6 +4,11 @@
 // data directory so messages survive a restart, and stops cleanly on SIGINT or SIGTERM.
 //
 //	broker -port 9092 -topics order:12,order_confirm:12,order-dlq:1,order_confirm-dlq:1 -data .data/kafka
+//
+// With -admin 127.0.0.1:9644 (or BROKER_ADMIN in its environment, which is how a devstack
+// run turns it on without another run file) it also serves a fault endpoint for tests:
+// POST /outage?for=20s makes the broker unreachable, DELETE /outage ends that, GET /offsets
+// reports per-topic end offsets (see admin.go).
 package main
 
 import (
@@ -12,6 +17,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"strconv"
@@ -40,6 +46,7 @@ func run(ctx context.Context, log *slog.Logger, args []string) error {
 	port := fs.Int("port", 9092, "port to listen on (127.0.0.1)")
 	topics := fs.String("topics", DefaultTopics, "topics to create, as name:partitions,...")
 	data := fs.String("data", "", "directory to persist the log in (empty: memory only)")
+	adminAddr := fs.String("admin", os.Getenv("BROKER_ADMIN"), "loopback address of the fault/offsets endpoint for tests (empty: off; default $BROKER_ADMIN)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -47,11 +54,23 @@ func run(ctx context.Context, log *slog.Logger, args []string) error {
 	if err != nil {
 		return err
 	}
+	var g *gate
+	if *adminAddr != "" {
+		g = newGate(net.Listen)
+		opts = append(opts, kfake.ListenFn(g.Listen))
+	}
 	c, err := kfake.NewCluster(opts...)
 	if err != nil {
 		return fmt.Errorf("start broker on port %d: %w", *port, err)
 	}
 	defer c.Close()
+	if g != nil {
+		stopAdmin, err := serveAdmin(*adminAddr, &admin{gate: g, cluster: c, topics: topicNames(*topics), log: log})
+		if err != nil {
+			return err
+		}
+		defer stopAdmin()
+	}
 	log.Info("broker ready", "addrs", c.ListenAddrs(), "topics", *topics, "data", *data)
 	<-ctx.Done()
 	log.Info("broker stopping")
@@ -84,4 +103,15 @@ func clusterOptions(port int, topics, dataDir string) ([]kfake.Opt, error) {
 		opts = append(opts, kfake.SeedTopics(int32(n), name))
 	}
 	return opts, nil
+}
+
+// topicNames lists the topic names of a -topics value.
+func topicNames(spec string) []string {
+	var out []string
+	for _, t := range strings.Split(spec, ",") {
+		if name, _, _ := strings.Cut(strings.TrimSpace(t), ":"); name != "" {
+			out = append(out, name)
+		}
+	}
+	return out
 }
