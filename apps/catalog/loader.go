@@ -74,7 +74,7 @@ func (l *loader) load(ctx context.Context, data []byte) error {
 	c, err := catalog.Parse(data)
 	if err != nil {
 		l.setError(err.Error())
-		return fmt.Errorf("catalog rejected, previous version keeps serving: %w", err)
+		return fmt.Errorf("%w; the previous version keeps serving", err)
 	}
 	canonical, err := c.Marshal()
 	if err != nil {
