@@ -1,0 +1,390 @@
+package load
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"regexp"
+	"sort"
+	"sync"
+	"time"
+)
+
+// tracked is one accepted order followed to its final status and its email.
+type tracked struct {
+	id        string
+	accepted  time.Time // when the 202 arrived
+	counted   bool      // accepted after the warm-up
+	declined  bool      // paid with the declined card
+	status    string
+	final     bool
+	emailAt   time.Time // when mailpit received the first email
+	nextCheck time.Time
+	backoff   time.Duration
+	checking  bool
+}
+
+// tracker follows every accepted order. Emails are found by watching mailpit's newest
+// messages (one request finds them all); the order's status is read once its email is in,
+// or, when no email comes, with a backing-off poll. The stack is not flooded with status
+// requests, which would change what is measured.
+type tracker struct {
+	r        *runner
+	mu       sync.Mutex
+	orders   map[string]*tracked
+	pending  map[string]*tracked // not final yet: what the poller looks at
+	all      []*tracked
+	seenMail map[string]bool
+	// toEmail runs from the 202 to mailpit's reception of the email; toFinal from the
+	// accepted step to the final step of the order's own timeline; toFinalSeen from the
+	// 202 to the poll that saw the final status (quantised by the polling).
+	toEmail, toFinal, toFinalSeen Histogram
+	firstAccept, lastFinal        time.Time
+	mailErrors                    int64
+}
+
+var orderIDInText = regexp.MustCompile(`ord_[0-9A-Za-z]{10,40}`)
+
+func newTracker(r *runner) *tracker {
+	return &tracker{r: r, orders: map[string]*tracked{}, pending: map[string]*tracked{}, seenMail: map[string]bool{}}
+}
+
+func (t *tracker) add(id string, at time.Time, counted, declined bool) {
+	first := 2 * time.Second // the email normally triggers the first look
+	if t.r.cfg.Mailpit == "" {
+		first = 100 * time.Millisecond
+	}
+	o := &tracked{id: id, accepted: at, counted: counted, declined: declined, nextCheck: at.Add(first), backoff: 250 * time.Millisecond}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, dup := t.orders[id]; dup {
+		return
+	}
+	t.orders[id] = o
+	t.pending[id] = o
+	t.all = append(t.all, o)
+	if counted && (t.firstAccept.IsZero() || at.Before(t.firstAccept)) {
+		t.firstAccept = at
+	}
+}
+
+func (t *tracker) done(o *tracked) bool {
+	return o.final && (t.r.cfg.Mailpit == "" || !o.emailAt.IsZero())
+}
+
+// counts returns orders still pending, final, and past their deadline.
+func (t *tracker) counts() (pending, final, lost int) {
+	now := time.Now()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, o := range t.all {
+		switch {
+		case t.done(o):
+			final++
+		case now.Sub(o.accepted) > t.r.cfg.Deadline:
+			lost++
+		default:
+			pending++
+		}
+	}
+	return pending, final, lost
+}
+
+func (t *tracker) run(ctx context.Context) {
+	if t.r.cfg.Mailpit != "" {
+		go t.watchMail(ctx)
+	}
+	jobs := make(chan *tracked)
+	for range 8 {
+		go func() {
+			for o := range jobs {
+				t.check(ctx, o)
+			}
+		}()
+	}
+	defer close(jobs)
+	tick := time.NewTicker(25 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-tick.C:
+			t.mu.Lock()
+			var due []*tracked
+			for _, o := range t.pending {
+				if !o.final && !o.checking && !now.Before(o.nextCheck) && now.Sub(o.accepted) <= t.r.cfg.Deadline {
+					o.checking = true
+					due = append(due, o)
+				}
+			}
+			t.mu.Unlock()
+			for _, o := range due {
+				select {
+				case jobs <- o:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}
+}
+
+// check reads one order's status.
+func (t *tracker) check(ctx context.Context, o *tracked) {
+	start := time.Now()
+	var v struct {
+		Status   string `json:"status"`
+		Final    bool   `json:"final"`
+		Timeline []struct {
+			Status string    `json:"status"`
+			At     time.Time `json:"at"`
+		} `json:"timeline"`
+	}
+	err := getJSON(ctx, t.r.client, t.r.cfg.Target+"/orders/"+url.PathEscape(o.id), &v)
+	now := time.Now()
+	st := &t.r.stats[opStatus]
+	st.sent.Add(1)
+	if err != nil {
+		st.errs.Add(1)
+	} else {
+		st.ok.Add(1)
+		st.lat.Record(now.Sub(start))
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	o.checking = false
+	if err != nil || !v.Final {
+		o.status = v.Status
+		o.nextCheck = now.Add(o.backoff)
+		o.backoff = min(o.backoff*2, 2*time.Second)
+		return
+	}
+	o.status, o.final = v.Status, true
+	delete(t.pending, o.id)
+	var serverFinal time.Time
+	if n := len(v.Timeline); n > 1 {
+		serverFinal = v.Timeline[n-1].At
+		if o.counted {
+			d := serverFinal.Sub(v.Timeline[0].At)
+			t.toFinal.Record(d)
+			t.r.series.final(serverFinal, d)
+		}
+	}
+	if o.counted {
+		t.toFinalSeen.Record(now.Sub(o.accepted))
+		if !serverFinal.IsZero() && serverFinal.After(t.lastFinal) {
+			t.lastFinal = serverFinal
+		}
+	}
+}
+
+// mailMessage is a message as mailpit lists it.
+type mailMessage struct {
+	ID      string    `json:"ID"`
+	Subject string    `json:"Subject"`
+	Created time.Time `json:"Created"`
+}
+
+func (t *tracker) listMail(ctx context.Context, start, limit int) ([]mailMessage, error) {
+	var res struct {
+		Messages []mailMessage `json:"messages"`
+	}
+	u := fmt.Sprintf("%s/api/v1/messages?start=%d&limit=%d", t.r.cfg.Mailpit, start, limit)
+	if err := getJSON(ctx, t.r.client, u, &res); err != nil {
+		return nil, err
+	}
+	return res.Messages, nil
+}
+
+// watchMail reads mailpit's newest messages every 200 ms, newest first, until it has gone
+// past a run of messages it already saw (a message stored a little out of order is still
+// found).
+func (t *tracker) watchMail(ctx context.Context) {
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		const page, enough = 500, 50
+		for start, seenRun := 0, 0; seenRun < enough; start += page {
+			msgs, err := t.listMail(ctx, start, page)
+			if err != nil {
+				t.mu.Lock()
+				t.mailErrors++
+				t.mu.Unlock()
+				break
+			}
+			for _, m := range msgs {
+				if t.noteMail(m, time.Now()) {
+					seenRun = 0
+				} else {
+					seenRun++
+				}
+			}
+			if len(msgs) < page {
+				break
+			}
+		}
+	}
+}
+
+// noteMail records an email the first time it is seen and says whether it was new.
+func (t *tracker) noteMail(m mailMessage, now time.Time) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.seenMail[m.ID] {
+		return false
+	}
+	t.seenMail[m.ID] = true
+	o := t.orders[orderIDInText.FindString(m.Subject)]
+	if o == nil || !o.emailAt.IsZero() {
+		return true
+	}
+	o.emailAt = m.Created
+	if o.counted {
+		t.toEmail.Record(max(m.Created.Sub(o.accepted), 0))
+	}
+	if !o.final && !o.checking {
+		o.nextCheck, o.backoff = now, 50*time.Millisecond
+	}
+	return true
+}
+
+// drain waits until every order is final with its email, or past its deadline.
+func (t *tracker) drain(ctx context.Context) {
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if p, _, _ := t.counts(); p == 0 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// verify reads every email in mailpit and every charge in the bank's ledger and counts, for
+// the orders of this run, those that got more than one email or more than one charge.
+func (t *tracker) verify(ctx context.Context, rep *Report) error {
+	t.mu.Lock()
+	ours := make(map[string]*tracked, len(t.all))
+	for _, o := range t.all {
+		ours[o.id] = o
+	}
+	t.mu.Unlock()
+	o := &rep.Orders
+	if t.r.cfg.Mailpit != "" {
+		emails := map[string]int{}
+		const page = 1000
+		for start := 0; ; start += page {
+			msgs, err := t.listMail(ctx, start, page)
+			if err != nil {
+				return fmt.Errorf("mailpit: %w", err)
+			}
+			for _, m := range msgs {
+				if id := orderIDInText.FindString(m.Subject); ours[id] != nil {
+					emails[id]++
+				}
+			}
+			if len(msgs) < page {
+				break
+			}
+		}
+		for id, n := range emails {
+			if n > 1 {
+				o.DuplicateEmails++
+				o.DuplicateEmailIDs = appendSome(o.DuplicateEmailIDs, id)
+			}
+		}
+		o.EmailsChecked = true
+	}
+	if t.r.cfg.Bank != "" {
+		var ledger struct {
+			Charges []struct {
+				OrderID string `json:"orderId"`
+			} `json:"charges"`
+		}
+		if err := getJSON(ctx, t.r.client, t.r.cfg.Bank+"/v1/ledger", &ledger); err != nil {
+			return fmt.Errorf("bank ledger: %w", err)
+		}
+		charges := map[string]int{}
+		for _, c := range ledger.Charges {
+			if ours[c.OrderID] != nil {
+				charges[c.OrderID]++
+			}
+		}
+		for id, n := range charges {
+			if n > 1 {
+				o.DuplicateCharges++
+				o.DuplicateChargeIDs = appendSome(o.DuplicateChargeIDs, id)
+			}
+		}
+		o.ChargesChecked = true
+	}
+	sort.Strings(o.DuplicateEmailIDs)
+	sort.Strings(o.DuplicateChargeIDs)
+	return nil
+}
+
+// appendSome keeps the first few ids as examples; the counts carry the rest.
+func appendSome(ids []string, id string) []string {
+	if len(ids) < 10 {
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+// orderReport fills the order part of the report.
+func (t *tracker) orderReport() OrdersReport {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	rep := OrdersReport{ByStatus: map[string]int64{}}
+	for _, o := range t.all {
+		rep.Accepted++
+		if o.counted {
+			rep.Measured++
+		}
+		if o.declined {
+			rep.DeclinedCard++
+		}
+		switch {
+		case !o.final:
+			rep.Lost++
+			rep.LostIDs = appendSome(rep.LostIDs, o.id)
+			rep.ByStatus[orUnknown(o.status)]++
+		case t.r.cfg.Mailpit != "" && o.emailAt.IsZero():
+			rep.Final++
+			rep.EmailsMissing++
+			rep.EmailMissingIDs = appendSome(rep.EmailMissingIDs, o.id)
+			rep.ByStatus[o.status]++
+		default:
+			rep.Final++
+			rep.ByStatus[o.status]++
+		}
+	}
+	rep.ToFinal = t.toFinal.Summary()
+	rep.ToFinalPolled = t.toFinalSeen.Summary()
+	rep.ToEmail = t.toEmail.Summary()
+	if !t.firstAccept.IsZero() && t.lastFinal.After(t.firstAccept) {
+		span := t.lastFinal.Sub(t.firstAccept).Seconds()
+		rep.PipelinePerS = round1(float64(rep.ToFinal.Count) / span)
+	}
+	if t.mailErrors > 0 {
+		rep.MailpitErrors = t.mailErrors
+	}
+	return rep
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
+}
