@@ -20,8 +20,13 @@ func run(ctx context.Context, log *slog.Logger) error {
 		return err
 	}
 	log.Info("starting", "config", cfg.String())
+	stopTracing, err := service.StartTracingFromEnv(ctx, log, "api")
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
 
-	client, err := service.NewDaprClient(cfg.DaprGRPCAddr)
+	client, err := service.NewTracedDaprClient(cfg.DaprGRPCAddr)
 	if err != nil {
 		return err
 	}
@@ -29,11 +34,17 @@ func run(ctx context.Context, log *slog.Logger) error {
 
 	cat := newCatalogWatcher(client, cfg.CatalogStore, cfg.CatalogPoll, log)
 	go cat.Run(ctx)
+	service.DefaultMetrics.CatalogFunc(func() (string, int, bool) {
+		if ix := cat.Index(); ix != nil {
+			return ix.Version(), ix.Len(), true
+		}
+		return "", 0, false
+	})
 
 	a := &api{
 		log:       log,
 		catalog:   cat,
-		orders:    &daprOrderStore{client: client, store: cfg.OrderStore},
+		orders:    countedOrders{orderStore: &daprOrderStore{client: client, store: cfg.OrderStore}, metrics: service.DefaultMetrics},
 		publisher: &daprPublisher{client: client},
 		bank:      &daprBank{client: client, binding: cfg.BankBinding},
 		ready: func(ctx context.Context) error {
@@ -46,4 +57,28 @@ func run(ctx context.Context, log *slog.Logger) error {
 	}
 	srv := service.NewServer(cfg.Addr, a.routes(cfg.AppToken))
 	return service.Serve(ctx, log, srv, cfg.ShutdownGrace)
+}
+
+// countedOrders counts each status an order reaches (orders_total{status}). Only a write
+// that won counts (the first create, an ETag-checked update), so a repeated report or a
+// replayed request counts nothing twice.
+type countedOrders struct {
+	orderStore
+	metrics *service.Metrics
+}
+
+func (s countedOrders) Create(ctx context.Context, o Order) error {
+	err := s.orderStore.Create(ctx, o)
+	if err == nil {
+		s.metrics.OrderReached(string(o.Status))
+	}
+	return err
+}
+
+func (s countedOrders) Update(ctx context.Context, o Order, etag string) error {
+	err := s.orderStore.Update(ctx, o, etag)
+	if err == nil {
+		s.metrics.OrderReached(string(o.Status))
+	}
+	return err
 }

@@ -20,7 +20,12 @@ func run(ctx context.Context, log *slog.Logger) error {
 		return err
 	}
 	log.Info("starting", "config", cfg.String())
-	client, err := service.NewDaprClient(cfg.DaprGRPCAddr)
+	stopTracing, err := service.StartTracingFromEnv(ctx, log, "catalog")
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
+	client, err := service.NewTracedDaprClient(cfg.DaprGRPCAddr)
 	if err != nil {
 		return err
 	}
@@ -34,6 +39,10 @@ func run(ctx context.Context, log *slog.Logger) error {
 		src = &fileSource{path: cfg.File, poll: cfg.Poll}
 	}
 	go l.run(ctx, src)
+	service.DefaultMetrics.CatalogFunc(func() (string, int, bool) {
+		p, _ := l.status()
+		return p.Version, p.Restaurants, p.Version != ""
+	})
 
 	srv := service.NewServer(cfg.Addr, l.routes(cfg.AppToken, cfg.DaprHTTPPort))
 	return service.Serve(ctx, log, srv, cfg.ShutdownGrace)

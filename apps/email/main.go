@@ -7,6 +7,7 @@ package main
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/orderstatus"
 	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/service"
@@ -20,21 +21,46 @@ func run(ctx context.Context, log *slog.Logger) error {
 		return err
 	}
 	log.Info("starting", "config", cfg.String())
-	client, err := service.NewDaprClient(cfg.DaprGRPCAddr)
+	stopTracing, err := service.StartTracingFromEnv(ctx, log, "email")
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
+	client, err := service.NewTracedDaprClient(cfg.DaprGRPCAddr)
 	if err != nil {
 		return err
 	}
 	defer client.Close()
+	rep := orderstatus.NewReporter("http://127.0.0.1:"+cfg.DaprHTTPPort, cfg.APIAppID, cfg.DaprAPIToken)
+	rep.Client.Transport = service.TracingTransport("report transition", rep.Client.Transport)
 
 	c := &consumer{
 		log:      log,
 		claims:   &daprClaims{client: client, store: cfg.Store},
-		mailer:   &daprMailer{client: client, binding: cfg.SMTPBinding},
-		reporter: orderstatus.NewReporter("http://127.0.0.1:"+cfg.DaprHTTPPort, cfg.APIAppID, cfg.DaprAPIToken),
+		mailer:   timedMailer{mailer: &daprMailer{client: client, binding: cfg.SMTPBinding}, metrics: service.DefaultMetrics},
+		reporter: rep,
 		lease:    cfg.Lease,
 		baseURL:  cfg.PublicURL,
 		now:      timeNow,
 	}
 	srv := service.NewServer(cfg.Addr, c.routes(cfg))
 	return service.Serve(ctx, log, srv, cfg.ShutdownGrace)
+}
+
+// timedMailer records each send's latency and outcome (email_send_duration_seconds):
+// sent or error.
+type timedMailer struct {
+	mailer
+	metrics *service.Metrics
+}
+
+func (m timedMailer) Send(ctx context.Context, msg message) error {
+	start := time.Now()
+	err := m.mailer.Send(ctx, msg)
+	outcome := "sent"
+	if err != nil {
+		outcome = "error"
+	}
+	m.metrics.ObserveEmail(outcome, time.Since(start))
+	return err
 }

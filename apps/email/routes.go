@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/events"
 	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/service"
 )
 
@@ -13,6 +14,6 @@ func (c *consumer) routes(cfg config) http.Handler {
 	r := service.NewRouter(c.log, cfg.AppToken, func(ctx context.Context) error {
 		return service.SidecarReady(ctx, cfg.DaprHTTPPort)
 	})
-	r.Post(routeOrderConfirm, service.TopicHandler(c.log, c.handleConfirm))
+	r.Post(routeOrderConfirm, service.TopicHandler(c.log, service.InstrumentTopic(events.TopicOrderConfirm, c.handleConfirm)))
 	return r
 }

@@ -7,7 +7,9 @@ package main
 import (
 	"context"
 	"log/slog"
+	"time"
 
+	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/events"
 	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/orderstatus"
 	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/service"
 )
@@ -20,21 +22,46 @@ func run(ctx context.Context, log *slog.Logger) error {
 		return err
 	}
 	log.Info("starting", "config", cfg.String())
-	client, err := service.NewDaprClient(cfg.DaprGRPCAddr)
+	stopTracing, err := service.StartTracingFromEnv(ctx, log, "transactions")
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
+	client, err := service.NewTracedDaprClient(cfg.DaprGRPCAddr)
 	if err != nil {
 		return err
 	}
 	defer client.Close()
+	rep := orderstatus.NewReporter("http://127.0.0.1:"+cfg.DaprHTTPPort, cfg.APIAppID, cfg.DaprAPIToken)
+	rep.Client.Transport = service.TracingTransport("report transition", rep.Client.Transport)
 
 	c := &consumer{
 		log:       log,
-		bank:      &daprBank{client: client, binding: cfg.BankBinding},
+		bank:      timedBank{charger: &daprBank{client: client, binding: cfg.BankBinding}, metrics: service.DefaultMetrics},
 		decisions: &daprDecisions{client: client, store: cfg.Store},
-		reporter:  orderstatus.NewReporter("http://127.0.0.1:"+cfg.DaprHTTPPort, cfg.APIAppID, cfg.DaprAPIToken),
+		reporter:  rep,
 		publisher: &daprPublisher{client: client},
 		giveUp:    cfg.BankGiveUp,
 		now:       timeNow,
 	}
 	srv := service.NewServer(cfg.Addr, c.routes(cfg))
 	return service.Serve(ctx, log, srv, cfg.ShutdownGrace)
+}
+
+// timedBank records each charge call's latency and outcome (charge_duration_seconds):
+// paid, declined, or error for a call the bank did not answer with a verdict.
+type timedBank struct {
+	charger
+	metrics *service.Metrics
+}
+
+func (b timedBank) Charge(ctx context.Context, o events.OrderPlaced) (chargeResult, error) {
+	start := time.Now()
+	res, err := b.charger.Charge(ctx, o)
+	outcome := string(res.Outcome)
+	if err != nil {
+		outcome = "error"
+	}
+	b.metrics.ObserveCharge(outcome, time.Since(start))
+	return res, err
 }

@@ -9,13 +9,15 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 )
 
-// NewRouter returns the chi router every service starts from: request ids, panic recovery,
-// request logging, the app token check, a cheap /healthz (liveness), a /readyz that runs
-// ready (dependencies, with a short timeout), and JSON answers for unknown routes.
+// NewRouter returns the chi router every service starts from: request ids, a server span
+// and per-route metrics (tracing.go, metrics.go), panic recovery, request logging, the app
+// token check, a cheap /healthz (liveness), a /readyz that runs ready (dependencies, with a
+// short timeout), Prometheus metrics at /metrics, and JSON answers for unknown routes.
 func NewRouter(log *slog.Logger, appToken string, ready func(context.Context) error) chi.Router {
 	r := chi.NewRouter()
-	r.Use(middleware.RequestID, Recoverer(log), RequestLogger(log))
+	r.Use(middleware.RequestID, Tracing, DefaultMetrics.Middleware, Recoverer(log), RequestLogger(log))
 	r.Use(AppToken(appToken, "/healthz", "/readyz", "/metrics"))
+	r.Method(http.MethodGet, "/metrics", DefaultMetrics.Handler())
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
