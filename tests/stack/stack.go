@@ -42,6 +42,8 @@ type Options struct {
 	Env map[string]map[string]string
 	// Catalog replaces the default catalog file.
 	Catalog string
+	// ComponentsDir replaces components/ (see devstack.Options.ComponentsDir).
+	ComponentsDir string
 }
 
 // Start starts the stack and registers its shutdown with t.Cleanup. Stack tests in all
@@ -72,7 +74,7 @@ func Start(t testing.TB, opts Options) *Stack {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	s, err := devstack.Start(ctx, devstack.Options{Root: root, DataDir: data, Env: env})
+	s, err := devstack.Start(ctx, devstack.Options{Root: root, DataDir: data, Env: env, ComponentsDir: opts.ComponentsDir})
 	if err != nil {
 		dumpLogs(t, filepath.Join(data, "logs"))
 		unlock()

@@ -37,6 +37,9 @@ type Options struct {
 	Console io.Writer
 	// ReadyTimeout bounds the wait for everything to become ready (default 90 s).
 	ReadyTimeout time.Duration
+	// ComponentsDir replaces components/ for this run (tests use it to run the same apps on
+	// production-style components, e.g. PostgreSQL state stores). Needs a DataDir of its own.
+	ComponentsDir string
 	// InfraOnly starts only the infrastructure (broker, mailpit, bank), for running the
 	// apps with the real dapr CLI (`dapr run -f dapr/`).
 	InfraOnly bool
@@ -93,6 +96,9 @@ func prepare(opts Options) (*Stack, error) {
 	}
 	if opts.ReadyTimeout == 0 {
 		opts.ReadyTimeout = 90 * time.Second
+	}
+	if opts.ComponentsDir != "" && opts.DataDir == filepath.Join(root, ".data") {
+		return nil, errors.New("devstack: ComponentsDir needs a DataDir of its own")
 	}
 	rf, err := LoadRunFile(opts.RunFile)
 	if err != nil {
@@ -246,7 +252,11 @@ func (s *Stack) sandbox(rel string, appTops map[string]bool) (string, error) {
 		if _, err := os.Lstat(link); err == nil {
 			continue
 		}
-		if err := os.Symlink(filepath.Join(root, name), link); err != nil {
+		target := filepath.Join(root, name)
+		if name == "components" && s.opts.ComponentsDir != "" {
+			target = s.opts.ComponentsDir
+		}
+		if err := os.Symlink(target, link); err != nil {
 			return "", err
 		}
 	}

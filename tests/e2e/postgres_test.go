@@ -1,0 +1,112 @@
+package e2e
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kafka-restaurants/kafka-restaurants/tests/stack"
+)
+
+// psql runs one SQL statement against the local PostgreSQL server.
+func psql(t *testing.T, db, sql string) string {
+	t.Helper()
+	out, err := exec.Command("psql", "-h", "127.0.0.1", "-U", "postgres", "-d", db, "-Atc", sql).CombinedOutput()
+	require.NoError(t, err, "psql: %s", out)
+	return strings.TrimSpace(string(out))
+}
+
+// postgresComponents copies components/ and turns every SQLite state store into the
+// state.postgresql store the Helm chart uses, on database db.
+func postgresComponents(t *testing.T, root, db string) string {
+	t.Helper()
+	dir := t.TempDir()
+	files, err := filepath.Glob(filepath.Join(root, "components", "*.yaml"))
+	require.NoError(t, err)
+	stores := 0
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		require.NoError(t, err)
+		var c map[string]any
+		require.NoError(t, yaml.Unmarshal(b, &c))
+		spec, _ := c["spec"].(map[string]any)
+		if c["kind"] == "Component" && spec["type"] == "state.sqlite" {
+			stores++
+			var meta []any
+			table := ""
+			for _, m := range spec["metadata"].([]any) {
+				m := m.(map[string]any)
+				switch m["name"] {
+				case "connectionString", "busyTimeout":
+					continue
+				case "tableName":
+					table = m["value"].(string)
+				}
+				meta = append(meta, m)
+			}
+			meta = append(meta,
+				map[string]any{"name": "connectionString", "value": "host=127.0.0.1 port=5432 user=postgres dbname=" + db + " sslmode=disable"},
+				map[string]any{"name": "metadataTableName", "value": table + "_metadata"})
+			spec["type"] = "state.postgresql"
+			spec["metadata"] = meta
+			b, err = yaml.Marshal(c)
+			require.NoError(t, err)
+		}
+		require.NoError(t, os.WriteFile(filepath.Join(dir, filepath.Base(f)), b, 0o644))
+	}
+	require.Equal(t, 4, stores, "the four state stores")
+	return dir
+}
+
+// TestPostgresStateStores runs the order chain with the state stores on the real
+// PostgreSQL server, as in the cluster.
+func TestPostgresStateStores(t *testing.T) {
+	if c, err := net.DialTimeout("tcp", "127.0.0.1:5432", time.Second); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("PostgreSQL must run on 127.0.0.1:5432 in CI: %v", err)
+		}
+		t.Skip("no PostgreSQL on 127.0.0.1:5432")
+	} else {
+		_ = c.Close()
+	}
+	if _, err := exec.LookPath("psql"); err != nil {
+		t.Skip("psql is not installed")
+	}
+	root := stack.Root(t)
+	suffix := make([]byte, 4)
+	_, _ = rand.Read(suffix)
+	db := "kr_e2e_" + hex.EncodeToString(suffix)
+	psql(t, "postgres", "CREATE DATABASE "+db)
+	t.Cleanup(func() {
+		_, _ = exec.Command("psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-c", "DROP DATABASE IF EXISTS "+db+" WITH (FORCE)").CombinedOutput()
+	})
+
+	s := stack.Start(t, stack.Options{ComponentsDir: postgresComponents(t, root, db), Env: map[string]map[string]string{"frontend": liftRateLimit}})
+
+	assert.Equal(t, []string{"China city", "Peking Duck House"}, search(t, map[string][]string{"restaurant_style": {"Chinese"}, "vegetarian": {"true"}}))
+	ok := place(t, `{"restaurant":"China city","email":"pg@example.com","creditCard":"4242424242424242"}`, map[string]string{"Idempotency-Key": "pg-1"})
+	declined := place(t, `{"restaurant":"Sabich","email":"pg@example.com","creditCard":"4000000000009995"}`, nil)
+	assert.Equal(t, "confirmed", stack.WaitFinal(t, ok, 30*time.Second).Status)
+	assert.Equal(t, "notified_declined", stack.WaitFinal(t, declined, 30*time.Second).Status)
+	assert.Equal(t, ok, place(t, `{"restaurant":"China city","email":"pg@example.com","creditCard":"4242424242424242"}`, map[string]string{"Idempotency-Key": "pg-1"}))
+	assert.Len(t, s.Mail.Search(t, ok), 1)
+
+	// The records are really in PostgreSQL, as JSON, without a card number.
+	assert.Equal(t, "confirmed", psql(t, db, "SELECT value->>'status' FROM orders WHERE key = 'api||order-"+ok+"'"))
+	assert.Equal(t, "paid", psql(t, db, "SELECT value->>'outcome' FROM payments WHERE key LIKE '%decision-"+ok+"'"))
+	assert.Equal(t, "sent", psql(t, db, "SELECT value->>'state' FROM notifications WHERE key LIKE '%email-"+ok+"'"))
+	assert.NotEqual(t, "0", psql(t, db, "SELECT count(*) FROM catalog WHERE key = 'catalog-current'"))
+	for _, table := range []string{"orders", "payments", "notifications"} {
+		assert.Equal(t, "0", psql(t, db, "SELECT count(*) FROM "+table+" WHERE value::text ~ '4242424242424242|4000000000009995'"), table)
+	}
+}
