@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"regexp"
 	"strings"
 	"time"
@@ -177,6 +178,11 @@ func checkItems(items []Item, total int64, currency string) []string {
 	var sum int64
 	for _, it := range items {
 		if it.Quantity < 1 || it.Quantity > 100 || it.UnitPrice < 0 || it.MenuItemID == "" {
+			problems = append(problems, "items")
+			break
+		}
+		// A sum that wraps around int64 could match a small total: refuse it.
+		if it.UnitPrice > (math.MaxInt64-sum)/int64(it.Quantity) {
 			problems = append(problems, "items")
 			break
 		}
