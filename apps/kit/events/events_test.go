@@ -1,0 +1,190 @@
+package events
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const validPlaced = `{"orderId":"ord_01jd8xq3v7k2m9p4r6t8w0y2za","restaurantId":"china-city","restaurantName":"China city",
+"email":"dana@example.com","items":[{"menuItemId":"m1","name":"Spring rolls","quantity":2,"unitPrice":650}],
+"total":1300,"currency":"ILS","card":{"token":"tok_abc123","brand":"visa","last4":"4242"},
+"placedAt":"2026-11-27T18:00:00Z"}`
+
+const validCharged = `{"orderId":"ord_01jd8xq3v7k2m9p4r6t8w0y2za","restaurantName":"China city","email":"dana@example.com",
+"items":[{"menuItemId":"m1","name":"Spring rolls","quantity":2,"unitPrice":650}],"total":1300,"currency":"ILS",
+"card":{"brand":"visa","last4":"4242"},"outcome":"paid","chargeId":"ch_1","decidedAt":"2026-11-27T18:00:01Z"}`
+
+// with returns the JSON object base with the given top-level fields replaced (a nil value
+// removes the field), so each case states only what it breaks.
+func with(t *testing.T, base string, fields map[string]any) []byte {
+	t.Helper()
+	var m map[string]any
+	require.NoError(t, json.Unmarshal([]byte(base), &m))
+	for k, v := range fields {
+		if v == nil {
+			delete(m, k)
+		} else {
+			m[k] = v
+		}
+	}
+	b, err := json.Marshal(m)
+	require.NoError(t, err)
+	return b
+}
+
+func TestDecodeOrderPlacedAcceptsAValidEvent(t *testing.T) {
+	o, err := DecodeOrderPlaced([]byte(validPlaced))
+	require.NoError(t, err)
+	assert.Equal(t, "ord_01jd8xq3v7k2m9p4r6t8w0y2za", o.OrderID)
+	assert.Equal(t, int64(1300), o.Total)
+	assert.Equal(t, "tok_abc123", o.Card.Token)
+
+	// A seed-style order has no items: a zero total is then the right total.
+	o, err = DecodeOrderPlaced(with(t, validPlaced, map[string]any{"items": []any{}, "total": 0}))
+	require.NoError(t, err)
+	assert.Empty(t, o.Items)
+}
+
+func TestDecodeOrderPlacedRejects(t *testing.T) {
+	item := func(q, price any) []any {
+		return []any{map[string]any{"menuItemId": "m1", "name": "x", "quantity": q, "unitPrice": price}}
+	}
+	tests := []struct {
+		name string
+		data []byte
+		bad  string // the field the error names
+	}{
+		{"not JSON", []byte(`hello`), ""},
+		{"empty", []byte(``), ""},
+		{"an array", []byte(`[]`), ""},
+		{"trailing data", []byte(validPlaced + `{}`), "trailing"},
+		{"unknown field", with(t, validPlaced, map[string]any{"creditCard": "4242424242424242"}), "creditCard"},
+		{"orderId of the wrong type", with(t, validPlaced, map[string]any{"orderId": 7}), ""},
+		{"total as a string", with(t, validPlaced, map[string]any{"total": "1300"}), ""},
+		{"missing orderId", with(t, validPlaced, map[string]any{"orderId": nil}), "orderId"},
+		{"hostile orderId", with(t, validPlaced, map[string]any{"orderId": "ord_../../etc/passwd"}), "orderId"},
+		{"missing restaurantName", with(t, validPlaced, map[string]any{"restaurantName": nil}), "restaurantName"},
+		{"two recipients", with(t, validPlaced, map[string]any{"email": "a@b.com;c@d.com"}), "email"},
+		{"header injection", with(t, validPlaced, map[string]any{"email": "a@b.com\r\nBcc: x@y.com"}), "email"},
+		{"missing card", with(t, validPlaced, map[string]any{"card": nil}), "card"},
+		{"card number instead of a token", with(t, validPlaced, map[string]any{"card": map[string]any{"token": "4242424242424242", "brand": "visa", "last4": "4242"}}), "card"},
+		{"card number in a card field", with(t, validPlaced, map[string]any{"card": map[string]any{"number": "4242424242424242", "brand": "visa", "last4": "4242"}}), "number"},
+		{"last4 too long", with(t, validPlaced, map[string]any{"card": map[string]any{"token": "tok_abc123", "brand": "visa", "last4": "424242"}}), "card"},
+		{"total not the sum of the items", with(t, validPlaced, map[string]any{"total": 1}), "total"},
+		{"negative total", with(t, validPlaced, map[string]any{"items": []any{}, "total": -5}), "total"},
+		{"quantity 0", with(t, validPlaced, map[string]any{"items": item(0, 650), "total": 0}), "items"},
+		{"quantity 101", with(t, validPlaced, map[string]any{"items": item(101, 1), "total": 101}), "items"},
+		{"negative price", with(t, validPlaced, map[string]any{"items": item(1, -650), "total": -650}), "items"},
+		{"item without id", with(t, validPlaced, map[string]any{"items": []any{map[string]any{"name": "x", "quantity": 1, "unitPrice": 1}}, "total": 1}), "items"},
+		{"bad currency", with(t, validPlaced, map[string]any{"currency": "shekel"}), "currency"},
+		{"missing placedAt", with(t, validPlaced, map[string]any{"placedAt": nil}), "placedAt"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := DecodeOrderPlaced(tc.data)
+			require.ErrorIs(t, err, ErrMalformed)
+			assert.Contains(t, err.Error(), tc.bad)
+		})
+	}
+}
+
+func TestDecodeOrderChargedAcceptsEveryOutcome(t *testing.T) {
+	for _, outcome := range []Outcome{OutcomePaid, OutcomeDeclined, OutcomeFailed} {
+		t.Run(string(outcome), func(t *testing.T) {
+			o, err := DecodeOrderCharged(with(t, validCharged, map[string]any{"outcome": outcome}))
+			require.NoError(t, err)
+			assert.Equal(t, outcome, o.Outcome)
+		})
+	}
+}
+
+func TestDecodeOrderChargedRejects(t *testing.T) {
+	tests := []struct {
+		name string
+		data []byte
+		bad  string
+	}{
+		{"not JSON", []byte(`{`), ""},
+		{"trailing data", []byte(validCharged + ` 1`), "trailing"},
+		{"unknown field", with(t, validCharged, map[string]any{"cvv": "123"}), "cvv"},
+		{"unknown outcome", with(t, validCharged, map[string]any{"outcome": "maybe"}), "outcome"},
+		{"missing outcome", with(t, validCharged, map[string]any{"outcome": nil}), "outcome"},
+		{"bad orderId", with(t, validCharged, map[string]any{"orderId": "123"}), "orderId"},
+		{"two recipients", with(t, validCharged, map[string]any{"email": "a@b.com,c@d.com"}), "email"},
+		{"a token travels on", with(t, validCharged, map[string]any{"card": map[string]any{"token": "tok_abc123", "brand": "visa", "last4": "4242"}}), "card"},
+		{"a card number as last4", with(t, validCharged, map[string]any{"card": map[string]any{"brand": "visa", "last4": "4242424242424242"}}), "card"},
+		{"total not the sum", with(t, validCharged, map[string]any{"total": 1299}), "total"},
+		{"wrong type", with(t, validCharged, map[string]any{"items": "m1"}), ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := DecodeOrderCharged(tc.data)
+			require.ErrorIs(t, err, ErrMalformed)
+			assert.Contains(t, err.Error(), tc.bad)
+		})
+	}
+}
+
+func TestValidOrderID(t *testing.T) {
+	tests := []struct {
+		id   string
+		want bool
+	}{
+		{"ord_01jd8xq3v7k2m9p4r6t8w0y2za", true},
+		{"ord_0123456789", true},
+		{"ord_012345678", false},
+		{"ord_" + strings.Repeat("a", 41), false},
+		{"ORD_01jd8xq3v7k2m9p4r6t8w0y2za", false},
+		{"ord_01jd8xq3v7k2m9p4r6t8w0y2z/", false},
+		{"ord_01jd8xq3v7k2m9p4r6t8w0y2za\n", false},
+		{"", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.id, func(t *testing.T) { assert.Equal(t, tc.want, ValidOrderID(tc.id)) })
+	}
+}
+
+func TestValidateEmail(t *testing.T) {
+	tests := []struct {
+		email string
+		ok    bool
+	}{
+		{"dana@example.com", true},
+		{"dana.levi+food@mail.example.co.il", true},
+		{"a@b.io", true},
+		{"", false},
+		{"dana", false},
+		{"dana@", false},
+		{"@example.com", false},
+		{"dana@localhost", false},
+		{"dana@example.com.", false},
+		{"a@b.com;c@d.com", false},
+		{"a@b.com,c@d.com", false},
+		{"a@b.com c@d.com", false},
+		{"Dana <dana@example.com>", false},
+		{"<dana@example.com>", false},
+		{`"Dana"@example.com`, false},
+		{"dana@example.com\r\nBcc: eve@example.com", false},
+		{"dana@example.com\n", false},
+		{"dana\t@example.com", false},
+		{"dana@exa mple.com", false},
+		{"dana@@example.com", false},
+		{"dana@example.com (Dana)", false},
+		{strings.Repeat("a", 243) + "@example.com", false},
+		{strings.Repeat("a", 60) + "@" + strings.Repeat("b", 180) + ".com", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.email, func(t *testing.T) {
+			err := ValidateEmail(tc.email)
+			if tc.ok {
+				assert.NoError(t, err)
+			} else {
+				assert.Error(t, err)
+			}
+		})
+	}
+}

@@ -1,0 +1,100 @@
+package service
+
+import (
+	"bytes"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// logBuffer is a concurrency-safe sink for a test logger's JSON lines.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// lines returns the non-empty log lines written so far.
+func (b *logBuffer) lines() []string {
+	var out []string
+	for _, l := range strings.Split(b.String(), "\n") {
+		if l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func testLogger(t *testing.T) (*slog.Logger, *logBuffer) {
+	t.Helper()
+	var b logBuffer
+	return NewLogger(&b, "test"), &b
+}
+
+// withCheckDigit appends the Luhn check digit to prefix, so tests build valid card
+// numbers of any length instead of trusting hard-coded ones.
+func withCheckDigit(prefix string) string {
+	for d := byte('0'); d <= '9'; d++ {
+		if luhnDigits(prefix + string(d)) {
+			return prefix + string(d)
+		}
+	}
+	panic("unreachable")
+}
+
+// luhnDigits is the test's own Luhn check, independent of the one under test.
+func luhnDigits(s string) bool {
+	sum := 0
+	for i := range len(s) {
+		d := int(s[len(s)-1-i] - '0')
+		if i%2 == 1 {
+			d *= 2
+			if d > 9 {
+				d -= 9
+			}
+		}
+		sum += d
+	}
+	return sum%10 == 0
+}
+
+// cardRuns returns every window of 13 to 19 digits in s (digits adjacent or separated by
+// one space or dash, as card numbers are written) that passes the Luhn check.
+func cardRuns(s string) []string {
+	var found []string
+	var run []byte
+	flush := func() {
+		for n := 13; n <= 19; n++ {
+			for i := 0; i+n <= len(run); i++ {
+				if luhnDigits(string(run[i : i+n])) {
+					found = append(found, string(run[i:i+n]))
+				}
+			}
+		}
+		run = run[:0]
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= '0' && c <= '9':
+			run = append(run, c)
+		case (c == ' ' || c == '-') && len(run) > 0 && i+1 < len(s) && s[i+1] >= '0' && s[i+1] <= '9':
+		default:
+			flush()
+		}
+	}
+	flush()
+	return found
+}
