@@ -703,3 +703,26 @@ func TestKafkaAdvertisesEveryBroker(t *testing.T) {
 		})
 	}
 }
+
+// The chart's Configuration is the local dapr/config.yaml plus what only the cluster
+// has (OTLP export, access control): same name, metrics on, same features, and on
+// minikube the same sampling. The local file is itself a valid Configuration.
+func TestChartConfigurationMatchesLocal(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(repoRoot(t), "dapr", "config.yaml"))
+	if os.IsNotExist(err) {
+		t.Skip("dapr/config.yaml not written yet")
+	}
+	require.NoError(t, err)
+	var local map[string]any
+	require.NoError(t, yaml.Unmarshal(raw, &local))
+	require.Empty(t, validateObject(t, object{source: "dapr/config.yaml", yaml: string(raw), obj: local}))
+	configs := byKind(mustRender(t, appProfiles[1]), "Configuration")
+	require.Len(t, configs, 1)
+	chart := configs[0].obj
+	assert.Equal(t, str(local, "metadata", "name"), str(chart, "metadata", "name"))
+	assert.Equal(t, dig(local, "spec", "metrics", "enabled"), dig(chart, "spec", "metrics", "enabled"))
+	assert.Equal(t, true, dig(chart, "spec", "metrics", "enabled"))
+	assert.Equal(t, str(local, "spec", "tracing", "samplingRate"), str(chart, "spec", "tracing", "samplingRate"))
+	assert.ElementsMatch(t, sliceAt(local, "spec", "features"), sliceAt(chart, "spec", "features"))
+	assert.Equal(t, "deny", str(chart, "spec", "accessControl", "defaultAction"))
+}
