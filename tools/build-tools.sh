@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Builds the third-party tools the local platform runs, from the Go module proxy, into
 # .tools/bin. Each tool is pinned; a stamp file records the version it was built at, so a
-# tool is rebuilt only when its pin changes. Usage: tools/build-tools.sh [daprd|mailpit|helm]...
+# tool is rebuilt only when its pin changes. Usage: tools/build-tools.sh [daprd|mailpit|jaeger|helm|staticcheck]...
 set -euo pipefail
 
 DAPRD_VERSION=v1.18.0
 MAILPIT_VERSION=v1.33.1
 HELM_VERSION=v3.22.0
 STATICCHECK_VERSION=v0.8.2
+# Jaeger v2 (cmd/jaeger) is released from the Go module's v1.x tags: v1.76.0 is Jaeger 2.13.
+JAEGER_VERSION=v1.76.0
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin="$root/.tools/bin"
@@ -41,6 +43,27 @@ build_daprd() {
   stamp daprd "$DAPRD_VERSION"
 }
 
+build_jaeger() {
+  fresh jaeger "$JAEGER_VERSION" && return 0
+  echo "building jaeger $JAEGER_VERSION (several minutes on 2 cores the first time)..." >&2
+  # Like daprd: jaeger's go.mod has a replace directive, so `go install` is refused; a
+  # wrapper module with its go.mod and go.sum builds it with the versions it was tested at.
+  # The module carries no UI assets: the binary serves a placeholder page and the full
+  # query API (/api/traces/<id>), which is what docs/OBSERVABILITY.md and the tests use.
+  local dir src
+  dir="$build/jaeger-$JAEGER_VERSION"
+  src=$(go mod download -json "github.com/jaegertracing/jaeger@$JAEGER_VERSION" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
+  [[ -n "$src" ]] || { echo "cannot download github.com/jaegertracing/jaeger@$JAEGER_VERSION" >&2; return 1; }
+  mkdir -p "$dir"
+  install -m 0644 "$src/go.mod" "$dir/go.mod"
+  install -m 0644 "$src/go.sum" "$dir/go.sum"
+  sed -i 's#^module github.com/jaegertracing/jaeger$#module jaegerbuild#' "$dir/go.mod"
+  printf '\nrequire github.com/jaegertracing/jaeger %s\n' "$JAEGER_VERSION" >>"$dir/go.mod"
+  (cd "$dir" && GOWORK=off GOFLAGS=-mod=mod go build -trimpath -ldflags='-s -w' -o "$bin/jaeger.tmp" github.com/jaegertracing/jaeger/cmd/jaeger)
+  mv "$bin/jaeger.tmp" "$bin/jaeger"
+  stamp jaeger "$JAEGER_VERSION"
+}
+
 build_go_install() { # build_go_install NAME PACKAGE VERSION
   fresh "$1" "$3" && return 0
   echo "building $1 $3..." >&2
@@ -49,13 +72,14 @@ build_go_install() { # build_go_install NAME PACKAGE VERSION
 }
 
 tools=("$@")
-[[ ${#tools[@]} -gt 0 ]] || tools=(daprd mailpit)
+[[ ${#tools[@]} -gt 0 ]] || tools=(daprd mailpit jaeger)
 for t in "${tools[@]}"; do
   case "$t" in
     daprd) build_daprd ;;
     mailpit) build_go_install mailpit github.com/axllent/mailpit "$MAILPIT_VERSION" ;;
+    jaeger) build_jaeger ;;
     helm) build_go_install helm helm.sh/helm/v3/cmd/helm "$HELM_VERSION" ;;
     staticcheck) build_go_install staticcheck honnef.co/go/tools/cmd/staticcheck "$STATICCHECK_VERSION" ;;
-    *) echo "unknown tool $t (daprd, mailpit, helm, staticcheck)" >&2; exit 2 ;;
+    *) echo "unknown tool $t (daprd, mailpit, jaeger, helm, staticcheck)" >&2; exit 2 ;;
   esac
 done
