@@ -1,0 +1,397 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dapr/go-sdk/service/common"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/events"
+	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/orderstatus"
+	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/service"
+)
+
+var testNow = time.Date(2026, 11, 27, 18, 0, 0, 0, time.UTC)
+
+const orderID = "ord_01jd8xq3v7k2m9p4r6t8w0y2za"
+
+// fakeBank answers charges as told and records them.
+type fakeBank struct {
+	mu     sync.Mutex
+	result chargeResult
+	err    error
+	calls  []events.OrderPlaced
+}
+
+func (b *fakeBank) Charge(_ context.Context, o events.OrderPlaced) (chargeResult, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.calls = append(b.calls, o)
+	return b.result, b.err
+}
+
+// fakeDecisions is a first-write-wins decision store.
+type fakeDecisions struct {
+	mu        sync.Mutex
+	byOrder   map[string]decision
+	getErr    error
+	decideErr error
+	decides   int
+}
+
+func (s *fakeDecisions) Get(_ context.Context, id string) (decision, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.getErr != nil {
+		return decision{}, false, s.getErr
+	}
+	d, ok := s.byOrder[id]
+	return d, ok, nil
+}
+
+func (s *fakeDecisions) Decide(_ context.Context, id string, d decision) (decision, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.decides++
+	if s.decideErr != nil {
+		return d, s.decideErr
+	}
+	if existing, ok := s.byOrder[id]; ok {
+		return existing, nil
+	}
+	s.byOrder[id] = d
+	return d, nil
+}
+
+type report struct {
+	OrderID string
+	Req     events.TransitionRequest
+}
+
+type fakeReporter struct {
+	mu    sync.Mutex
+	err   error
+	calls []report
+}
+
+func (r *fakeReporter) Report(_ context.Context, id string, t events.TransitionRequest) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls = append(r.calls, report{id, t})
+	return r.err
+}
+
+type fakePublisher struct {
+	mu     sync.Mutex
+	err    error
+	events []events.OrderCharged
+}
+
+func (p *fakePublisher) PublishCharged(_ context.Context, e events.OrderCharged) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.err != nil {
+		return p.err
+	}
+	p.events = append(p.events, e)
+	return nil
+}
+
+type harness struct {
+	c    *consumer
+	bank *fakeBank
+	dec  *fakeDecisions
+	rep  *fakeReporter
+	pub  *fakePublisher
+	logs *bytes.Buffer
+}
+
+func newHarness() *harness {
+	h := &harness{
+		bank: &fakeBank{result: chargeResult{Outcome: events.OutcomePaid, ChargeID: "ch_1"}},
+		dec:  &fakeDecisions{byOrder: map[string]decision{}},
+		rep:  &fakeReporter{},
+		pub:  &fakePublisher{},
+		logs: &bytes.Buffer{},
+	}
+	h.c = &consumer{
+		log: service.NewLogger(h.logs, "transactions"), bank: h.bank, decisions: h.dec,
+		reporter: h.rep, publisher: h.pub, giveUp: time.Minute, now: func() time.Time { return testNow },
+	}
+	return h
+}
+
+// placed is a valid `order` event placed age ago, changed by the given fields.
+func placed(t *testing.T, age time.Duration, fields map[string]any) []byte {
+	t.Helper()
+	e := events.OrderPlaced{
+		OrderID: orderID, RestaurantID: "china-city", RestaurantName: "China city", Email: "dana@example.com",
+		Items: []events.Item{{MenuItemID: "m1", Name: "Spring rolls", Quantity: 2, UnitPrice: 650}}, Total: 1300,
+		Currency: "ILS", Card: events.Card{Token: "tok_abc123", Brand: "visa", Last4: "4242"}, PlacedAt: testNow.Add(-age),
+	}
+	b, err := json.Marshal(e)
+	require.NoError(t, err)
+	if len(fields) == 0 {
+		return b
+	}
+	var m map[string]any
+	require.NoError(t, json.Unmarshal(b, &m))
+	for k, v := range fields {
+		if v == nil {
+			delete(m, k)
+		} else {
+			m[k] = v
+		}
+	}
+	b, err = json.Marshal(m)
+	require.NoError(t, err)
+	return b
+}
+
+func (h *harness) handle(data []byte) (bool, error) {
+	return h.c.handleOrder(context.Background(), &common.TopicEvent{ID: orderID, Topic: events.TopicOrder, RawData: data})
+}
+
+func TestHandleOrderDropsMalformedEvents(t *testing.T) {
+	tests := []struct {
+		name string
+		data []byte
+	}{
+		{"empty", nil},
+		{"not JSON", []byte("order please")},
+		{"trailing data", append(placed(t, 0, nil), []byte(`{}`)...)},
+		{"total as a string", placed(t, 0, map[string]any{"total": "1300"})},
+		{"items as an object", placed(t, 0, map[string]any{"items": map[string]any{"m1": 2}})},
+		{"missing order id", placed(t, 0, map[string]any{"orderId": nil})},
+		{"missing card", placed(t, 0, map[string]any{"card": nil})},
+		{"missing email", placed(t, 0, map[string]any{"email": nil})},
+		{"two recipients", placed(t, 0, map[string]any{"email": "a@b.com;c@d.com"})},
+		{"total does not match the items", placed(t, 0, map[string]any{"total": 1})},
+		{"card number in place of the token", placed(t, 0, map[string]any{"card": map[string]any{"token": "4242424242424242", "brand": "visa", "last4": "4242"}})},
+		{"card number in an extra field", placed(t, 0, map[string]any{"creditCard": "4242424242424242"})},
+		{"no currency", placed(t, 0, map[string]any{"currency": nil})},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness()
+			retry, err := h.handle(tc.data)
+			require.Error(t, err)
+			assert.False(t, retry, "a malformed event goes to dead letter, not round again")
+			assert.ErrorIs(t, err, events.ErrMalformed)
+			assert.Empty(t, h.bank.calls, "nothing charged")
+			assert.Empty(t, h.rep.calls)
+			assert.Empty(t, h.pub.events)
+			assert.Empty(t, h.dec.byOrder)
+		})
+	}
+}
+
+func TestHandleOrderDecides(t *testing.T) {
+	tests := []struct {
+		name       string
+		age        time.Duration
+		bankResult chargeResult
+		bankErr    error
+		wantRetry  bool
+		want       events.Outcome // "" when nothing is decided yet
+		wantReason string
+		wantCharge string
+	}{
+		{"paid", time.Second, chargeResult{Outcome: events.OutcomePaid, ChargeID: "ch_1"}, nil, false, events.OutcomePaid, "", "ch_1"},
+		{"declined", time.Second, chargeResult{Outcome: events.OutcomeDeclined, ChargeID: "ch_2", Reason: "insufficient_funds"}, nil, false, events.OutcomeDeclined, "insufficient_funds", "ch_2"},
+		{"bank down, inside the retry window", 10 * time.Second, chargeResult{}, fmt.Errorf("%w: timeout", errTransient), true, "", "", ""},
+		{"bank down, just inside the window", time.Minute - time.Millisecond, chargeResult{}, fmt.Errorf("%w: 503", errTransient), true, "", "", ""},
+		{"bank down past the window", time.Minute, chargeResult{}, fmt.Errorf("%w: 503", errTransient), false, events.OutcomeFailed, "bank_unavailable", ""},
+		{"bank refuses the request", time.Second, chargeResult{}, errors.New("bank answered 409"), false, events.OutcomeFailed, "payment_error", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness()
+			h.bank.result, h.bank.err = tc.bankResult, tc.bankErr
+			retry, err := h.handle(placed(t, tc.age, nil))
+			require.Len(t, h.bank.calls, 1)
+			assert.Equal(t, "tok_abc123", h.bank.calls[0].Card.Token)
+			assert.Equal(t, int64(1300), h.bank.calls[0].Total)
+
+			if tc.want == "" {
+				require.Error(t, err)
+				assert.True(t, retry, "redeliver: the bank may come back")
+				assert.Empty(t, h.dec.byOrder, "nothing decided")
+				assert.Empty(t, h.rep.calls)
+				assert.Empty(t, h.pub.events)
+				return
+			}
+			require.NoError(t, err)
+			assert.False(t, retry)
+			d := h.dec.byOrder[orderID]
+			assert.Equal(t, tc.want, d.Outcome)
+			assert.Equal(t, tc.wantReason, d.Reason)
+			assert.True(t, testNow.Equal(d.DecidedAt))
+
+			require.Len(t, h.rep.calls, 1, "reported once")
+			r := h.rep.calls[0]
+			assert.Equal(t, orderID, r.OrderID)
+			assert.Equal(t, events.Status(tc.want), r.Req.To)
+			assert.Equal(t, tc.wantReason, r.Req.Detail)
+			assert.True(t, testNow.Equal(r.Req.At))
+			require.NotNil(t, r.Req.Order, "the snapshot lets the API rebuild a lost record")
+			assert.Equal(t, "China city", r.Req.Order.RestaurantName)
+			assert.Empty(t, r.Req.Order.Card.Token, "the token stays in transactions")
+
+			require.Len(t, h.pub.events, 1, "published once")
+			e := h.pub.events[0]
+			assert.Equal(t, orderID, e.OrderID)
+			assert.Equal(t, tc.want, e.Outcome)
+			assert.Equal(t, tc.wantReason, e.Reason)
+			assert.Equal(t, tc.wantCharge, e.ChargeID)
+			assert.Equal(t, events.Card{Brand: "visa", Last4: "4242"}, e.Card)
+			raw, _ := json.Marshal(e)
+			_, derr := events.DecodeOrderCharged(raw)
+			assert.NoError(t, derr, "the email service accepts what we publish")
+		})
+	}
+}
+
+func TestHandleOrderRedeliveryNeverChargesAgain(t *testing.T) {
+	h := newHarness()
+	data := placed(t, time.Second, nil)
+	for range 3 {
+		retry, err := h.handle(data)
+		require.NoError(t, err)
+		require.False(t, retry)
+	}
+	assert.Len(t, h.bank.calls, 1, "one charge")
+	assert.Len(t, h.rep.calls, 3, "each delivery reports (the API ignores repeats)")
+	require.Len(t, h.pub.events, 3)
+	assert.Equal(t, h.pub.events[0], h.pub.events[1], "the same decision is announced again")
+	assert.Equal(t, h.pub.events[0], h.pub.events[2])
+}
+
+func TestHandleOrderAlreadyDecidedElsewhere(t *testing.T) {
+	// Another replica decided before a rebalance handed us the same event.
+	h := newHarness()
+	earlier := decision{Outcome: events.OutcomeDeclined, Reason: "stolen_card", ChargeID: "ch_7", DecidedAt: testNow.Add(-time.Minute)}
+	h.dec.byOrder[orderID] = earlier
+	_, err := h.handle(placed(t, 2*time.Minute, nil))
+	require.NoError(t, err)
+	assert.Empty(t, h.bank.calls, "a decided order never calls the bank again")
+	require.Len(t, h.pub.events, 1)
+	assert.Equal(t, events.OutcomeDeclined, h.pub.events[0].Outcome)
+	assert.Equal(t, "ch_7", h.pub.events[0].ChargeID)
+	assert.True(t, earlier.DecidedAt.Equal(h.pub.events[0].DecidedAt))
+	assert.Equal(t, events.StatusDeclined, h.rep.calls[0].Req.To)
+}
+
+func TestHandleOrderLosesTheDecisionRace(t *testing.T) {
+	// Two replicas charged at once (same idempotency key at the bank); the first decision
+	// written is the one announced, by both.
+	h := newHarness()
+	h.bank.result = chargeResult{Outcome: events.OutcomePaid, ChargeID: "ch_mine"}
+	h.dec.byOrder = map[string]decision{}
+	winner := decision{Outcome: events.OutcomePaid, ChargeID: "ch_theirs", DecidedAt: testNow.Add(-time.Second)}
+	h.c.decisions = &racingDecisions{fakeDecisions: h.dec, winner: winner}
+	_, err := h.handle(placed(t, time.Second, nil))
+	require.NoError(t, err)
+	require.Len(t, h.pub.events, 1)
+	assert.Equal(t, "ch_theirs", h.pub.events[0].ChargeID)
+}
+
+// racingDecisions finds no decision on Get, but another replica's by the time it writes.
+type racingDecisions struct {
+	*fakeDecisions
+	winner decision
+}
+
+func (r *racingDecisions) Get(context.Context, string) (decision, bool, error) {
+	return decision{}, false, nil
+}
+
+func (r *racingDecisions) Decide(ctx context.Context, id string, d decision) (decision, error) {
+	r.fakeDecisions.mu.Lock()
+	r.fakeDecisions.byOrder[id] = r.winner
+	r.fakeDecisions.mu.Unlock()
+	return r.fakeDecisions.Decide(ctx, id, d)
+}
+
+func TestHandleOrderFailuresAfterTheDecision(t *testing.T) {
+	tests := []struct {
+		name        string
+		setup       func(*harness)
+		wantRetry   bool
+		wantErr     bool
+		wantPublish int
+	}{
+		{"decision store unreadable", func(h *harness) { h.dec.getErr = errors.New("sidecar down") }, true, true, 0},
+		{"decision not recorded", func(h *harness) { h.dec.decideErr = errors.New("sidecar down") }, true, true, 0},
+		{"API unreachable", func(h *harness) { h.rep.err = errors.New("status 503") }, true, true, 0},
+		{"API refuses the transition (409)", func(h *harness) { h.rep.err = fmt.Errorf("%w: confirmed", orderstatus.ErrRefused) }, false, false, 1},
+		{"publish fails", func(h *harness) { h.pub.err = errors.New("broker down") }, true, true, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness()
+			tc.setup(h)
+			data := placed(t, time.Second, nil)
+			retry, err := h.handle(data)
+			assert.Equal(t, tc.wantRetry, retry)
+			assert.Equal(t, tc.wantErr, err != nil, "err %v", err)
+			assert.Len(t, h.pub.events, tc.wantPublish)
+
+			// The redelivery, once the trouble is gone, completes with still one charge at
+			// most per decision recorded.
+			h.dec.getErr, h.dec.decideErr, h.rep.err, h.pub.err = nil, nil, nil, nil
+			retry, err = h.handle(data)
+			require.NoError(t, err)
+			assert.False(t, retry)
+			assert.NotEmpty(t, h.pub.events)
+			last := h.pub.events[len(h.pub.events)-1]
+			assert.Equal(t, events.OutcomePaid, last.Outcome)
+			if tc.name != "decision store unreadable" && tc.name != "decision not recorded" {
+				assert.Len(t, h.bank.calls, 1, "the recorded decision is reused")
+			}
+		})
+	}
+}
+
+func TestOrderRouteAnswersDapr(t *testing.T) {
+	tests := []struct {
+		name    string
+		data    string
+		bankErr error
+		want    string
+	}{
+		{"valid event", "", nil, "SUCCESS"},
+		{"malformed event", `{"orderId":"ord_01jd8xq3v7k2m9p4r6t8w0y2za","total":"x"}`, nil, "DROP"},
+		{"bank down", "", errTransient, "RETRY"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness()
+			h.bank.err = tc.bankErr
+			data := tc.data
+			if data == "" {
+				data = string(placed(t, time.Second, nil))
+			}
+			body := `{"id":"` + orderID + `","specversion":"1.0","type":"` + events.TypeOrderPlaced + `","topic":"order","pubsubname":"pubsub","datacontenttype":"application/json","data":` + data + `}`
+			req := httptest.NewRequest(http.MethodPost, routeOrder, strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/cloudevents+json")
+			rec := httptest.NewRecorder()
+			h.c.routes(config{}).ServeHTTP(rec, req)
+			require.Equal(t, http.StatusOK, rec.Code)
+			out, _ := io.ReadAll(rec.Body)
+			assert.JSONEq(t, `{"status":"`+tc.want+`"}`, string(out))
+		})
+	}
+}
