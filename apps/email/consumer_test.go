@@ -1,0 +1,397 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dapr/go-sdk/service/common"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/events"
+	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/orderstatus"
+	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/service"
+)
+
+var testNow = time.Date(2026, 11, 27, 18, 0, 0, 0, time.UTC)
+
+const (
+	orderID = "ord_01jd8xq3v7k2m9p4r6t8w0y2za"
+	lease   = time.Minute
+)
+
+type storedClaim struct {
+	c    claim
+	etag int
+}
+
+// fakeClaims is a claim store with ETags and first-write-wins inserts, like the state
+// store behind it. Errors can be injected; onMarkFail runs when a "sent" mark fails.
+type fakeClaims struct {
+	mu         sync.Mutex
+	byOrder    map[string]storedClaim
+	getErr     error
+	markErr    error
+	onMarkFail func()
+	releases   int
+}
+
+func newFakeClaims() *fakeClaims { return &fakeClaims{byOrder: map[string]storedClaim{}} }
+
+func (s *fakeClaims) Get(_ context.Context, id string) (claim, string, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.getErr != nil {
+		return claim{}, "", false, s.getErr
+	}
+	sc, ok := s.byOrder[id]
+	if !ok {
+		return claim{}, "", false, nil
+	}
+	return sc.c, strconv.Itoa(sc.etag), true, nil
+}
+
+func (s *fakeClaims) Claim(_ context.Context, id string, c claim, etag string) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c.State == claimSent && s.markErr != nil {
+		if s.onMarkFail != nil {
+			s.onMarkFail()
+		}
+		return "", s.markErr
+	}
+	sc, ok := s.byOrder[id]
+	switch {
+	case etag == "" && ok:
+		return "", errTaken
+	case etag != "" && (!ok || strconv.Itoa(sc.etag) != etag):
+		return "", errTaken
+	}
+	sc = storedClaim{c: c, etag: sc.etag + 1}
+	s.byOrder[id] = sc
+	return strconv.Itoa(sc.etag), nil
+}
+
+func (s *fakeClaims) Release(_ context.Context, id, etag string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.releases++
+	if sc, ok := s.byOrder[id]; ok && strconv.Itoa(sc.etag) == etag {
+		delete(s.byOrder, id)
+	}
+	return nil
+}
+
+func (s *fakeClaims) state(id string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sc, ok := s.byOrder[id]
+	return sc.c.State, ok
+}
+
+type fakeMailer struct {
+	mu   sync.Mutex
+	err  error
+	sent []message
+}
+
+func (m *fakeMailer) Send(_ context.Context, msg message) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.err != nil {
+		return m.err
+	}
+	m.sent = append(m.sent, msg)
+	return nil
+}
+
+type fakeReporter struct {
+	mu    sync.Mutex
+	err   error
+	calls []events.TransitionRequest
+}
+
+func (r *fakeReporter) Report(_ context.Context, _ string, t events.TransitionRequest) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls = append(r.calls, t)
+	return r.err
+}
+
+type harness struct {
+	c      *consumer
+	claims *fakeClaims
+	mail   *fakeMailer
+	rep    *fakeReporter
+	logs   *bytes.Buffer
+}
+
+func newHarness() *harness {
+	h := &harness{claims: newFakeClaims(), mail: &fakeMailer{}, rep: &fakeReporter{}, logs: &bytes.Buffer{}}
+	h.c = &consumer{
+		log: service.NewLogger(h.logs, "email"), claims: h.claims, mailer: h.mail, reporter: h.rep,
+		lease: lease, baseURL: "http://localhost:8080/", now: func() time.Time { return testNow },
+	}
+	return h
+}
+
+func charged(t *testing.T, outcome events.Outcome, fields map[string]any) []byte {
+	t.Helper()
+	e := events.OrderCharged{
+		OrderID: orderID, RestaurantName: "China city", Email: "dana@example.com",
+		Items: []events.Item{{MenuItemID: "m1", Name: "Spring rolls", Quantity: 2, UnitPrice: 650}}, Total: 1300,
+		Currency: "ILS", Card: events.Card{Brand: "visa", Last4: "4242"}, Outcome: outcome, ChargeID: "ch_1", DecidedAt: testNow,
+	}
+	if outcome == events.OutcomeDeclined {
+		e.Reason = "insufficient_funds"
+	}
+	b, err := json.Marshal(e)
+	require.NoError(t, err)
+	if len(fields) == 0 {
+		return b
+	}
+	var m map[string]any
+	require.NoError(t, json.Unmarshal(b, &m))
+	for k, v := range fields {
+		if v == nil {
+			delete(m, k)
+		} else {
+			m[k] = v
+		}
+	}
+	b, err = json.Marshal(m)
+	require.NoError(t, err)
+	return b
+}
+
+func (h *harness) handle(ctx context.Context, data []byte) (bool, error) {
+	return h.c.handleConfirm(ctx, &common.TopicEvent{ID: orderID + ".charged", Topic: events.TopicOrderConfirm, RawData: data})
+}
+
+func TestHandleConfirmDropsMalformedEvents(t *testing.T) {
+	tests := []struct {
+		name string
+		data []byte
+	}{
+		{"empty", nil},
+		{"not JSON", []byte("<html>")},
+		{"unknown outcome", charged(t, "refunded", nil)},
+		{"two recipients", charged(t, events.OutcomePaid, map[string]any{"email": "a@b.com;eve@evil.com"})},
+		{"header injection", charged(t, events.OutcomePaid, map[string]any{"email": "a@b.com\r\nBcc: eve@evil.com"})},
+		{"display name", charged(t, events.OutcomePaid, map[string]any{"email": "Dana <a@b.com>"})},
+		{"a bank token travels on", charged(t, events.OutcomePaid, map[string]any{"card": map[string]any{"token": "tok_abc123", "brand": "visa", "last4": "4242"}})},
+		{"total does not match", charged(t, events.OutcomePaid, map[string]any{"total": 5})},
+		{"unknown field", charged(t, events.OutcomePaid, map[string]any{"creditCard": "4242424242424242"})},
+		{"missing order id", charged(t, events.OutcomePaid, map[string]any{"orderId": nil})},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness()
+			retry, err := h.handle(context.Background(), tc.data)
+			require.ErrorIs(t, err, events.ErrMalformed)
+			assert.False(t, retry)
+			assert.Empty(t, h.mail.sent)
+			assert.Empty(t, h.claims.byOrder)
+			assert.Empty(t, h.rep.calls)
+		})
+	}
+}
+
+func TestHandleConfirmSendsOneEmailPerOrder(t *testing.T) {
+	tests := []struct {
+		outcome     events.Outcome
+		wantStatus  events.Status
+		wantSubject string
+		wantBody    string
+	}{
+		{events.OutcomePaid, events.StatusConfirmed, "confirmed", "Your order is confirmed"},
+		{events.OutcomeDeclined, events.StatusNotifiedDeclined, "declined", "insufficient funds"},
+		{events.OutcomeFailed, events.StatusNotifiedFailed, "failed", "could not reach the bank"},
+	}
+	for _, tc := range tests {
+		t.Run(string(tc.outcome), func(t *testing.T) {
+			h := newHarness()
+			data := charged(t, tc.outcome, nil)
+			for delivery := range 3 {
+				retry, err := h.handle(context.Background(), data)
+				require.NoError(t, err, "delivery %d", delivery)
+				require.False(t, retry)
+			}
+			require.Len(t, h.mail.sent, 1, "one email across redeliveries")
+			m := h.mail.sent[0]
+			assert.Equal(t, "dana@example.com", m.To)
+			assert.Contains(t, m.Subject, orderID)
+			assert.Contains(t, m.Subject, tc.wantSubject)
+			assert.Contains(t, m.HTML, tc.wantBody)
+			assert.Contains(t, m.HTML, "visa ending in 4242")
+			state, ok := h.claims.state(orderID)
+			require.True(t, ok)
+			assert.Equal(t, claimSent, state)
+
+			require.Len(t, h.rep.calls, 3, "every delivery reports; the API ignores repeats")
+			for _, r := range h.rep.calls {
+				assert.Equal(t, tc.wantStatus, r.To)
+				require.NotNil(t, r.Order)
+				assert.Equal(t, "China city", r.Order.RestaurantName)
+			}
+		})
+	}
+}
+
+func TestHandleConfirmClaims(t *testing.T) {
+	tests := []struct {
+		name      string
+		existing  *claim
+		wantRetry bool
+		wantSent  int
+		wantState string
+	}{
+		{"another delivery is sending (fresh claim)", &claim{State: claimSending, At: testNow.Add(-10 * time.Second)}, true, 0, claimSending},
+		{"a claim just inside the lease", &claim{State: claimSending, At: testNow.Add(-lease + time.Millisecond)}, true, 0, claimSending},
+		{"a claim older than the lease is taken over", &claim{State: claimSending, At: testNow.Add(-lease)}, false, 1, claimSent},
+		{"a crash long ago", &claim{State: claimSending, At: testNow.Add(-24 * time.Hour)}, false, 1, claimSent},
+		{"already sent, however old", &claim{State: claimSent, At: testNow.Add(-24 * time.Hour)}, false, 0, claimSent},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness()
+			h.claims.byOrder[orderID] = storedClaim{c: *tc.existing, etag: 7}
+			retry, err := h.handle(context.Background(), charged(t, events.OutcomePaid, nil))
+			assert.Equal(t, tc.wantRetry, retry)
+			assert.Equal(t, tc.wantRetry, err != nil)
+			assert.Len(t, h.mail.sent, tc.wantSent)
+			state, _ := h.claims.state(orderID)
+			assert.Equal(t, tc.wantState, state)
+			if tc.wantRetry {
+				assert.Empty(t, h.rep.calls, "nothing reported while another delivery sends")
+			} else {
+				assert.Len(t, h.rep.calls, 1)
+			}
+		})
+	}
+}
+
+func TestHandleConfirmSMTPFailureReleasesTheClaim(t *testing.T) {
+	h := newHarness()
+	h.mail.err = errors.New("dial tcp 127.0.0.1:1025: connection refused")
+	data := charged(t, events.OutcomePaid, nil)
+	retry, err := h.handle(context.Background(), data)
+	require.Error(t, err)
+	assert.True(t, retry, "SMTP down: redeliver later")
+	_, held := h.claims.state(orderID)
+	assert.False(t, held, "the claim is freed so the redelivery need not wait a lease")
+	assert.Empty(t, h.rep.calls)
+
+	h.mail.err = nil
+	retry, err = h.handle(context.Background(), data)
+	require.NoError(t, err)
+	assert.False(t, retry)
+	assert.Len(t, h.mail.sent, 1)
+}
+
+func TestHandleConfirmSentButNotReported(t *testing.T) {
+	h := newHarness()
+	h.rep.err = errors.New("status 503")
+	data := charged(t, events.OutcomeDeclined, nil)
+	retry, err := h.handle(context.Background(), data)
+	require.Error(t, err)
+	assert.True(t, retry)
+	require.Len(t, h.mail.sent, 1)
+
+	h.rep.err = nil
+	retry, err = h.handle(context.Background(), data)
+	require.NoError(t, err)
+	assert.False(t, retry)
+	assert.Len(t, h.mail.sent, 1, "the redelivery reports without sending again")
+	require.Len(t, h.rep.calls, 2)
+	assert.Equal(t, events.StatusNotifiedDeclined, h.rep.calls[1].To)
+}
+
+func TestHandleConfirmOtherFailures(t *testing.T) {
+	tests := []struct {
+		name      string
+		setup     func(*harness, context.CancelFunc)
+		wantRetry bool
+		wantErr   bool
+		wantSent  int
+	}{
+		{"claim store unreadable", func(h *harness, _ context.CancelFunc) { h.claims.getErr = errors.New("sidecar down") }, true, true, 0},
+		{"API refuses the transition (409)", func(h *harness, _ context.CancelFunc) {
+			h.rep.err = fmt.Errorf("%w: already confirmed", orderstatus.ErrRefused)
+		}, false, false, 1},
+		{"sent, but the mark is not recorded", func(h *harness, cancel context.CancelFunc) {
+			h.claims.markErr = errors.New("sidecar down")
+			h.claims.onMarkFail = cancel // end the backoff at once
+		}, true, true, 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			tc.setup(h, cancel)
+			retry, err := h.handle(ctx, charged(t, events.OutcomePaid, nil))
+			assert.Equal(t, tc.wantRetry, retry)
+			assert.Equal(t, tc.wantErr, err != nil, "err %v", err)
+			assert.Len(t, h.mail.sent, tc.wantSent)
+		})
+	}
+}
+
+func TestHandleConfirmConcurrentDeliveriesSendOnce(t *testing.T) {
+	// Two replicas get the same event during a rebalance; first write wins the claim.
+	h := newHarness()
+	data := charged(t, events.OutcomePaid, nil)
+	var wg sync.WaitGroup
+	results := make([]bool, 6)
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			retry, _ := h.handle(context.Background(), data)
+			results[i] = retry
+		}()
+	}
+	wg.Wait()
+	assert.Len(t, h.mail.sent, 1)
+}
+
+func TestConfirmRouteAnswersDapr(t *testing.T) {
+	tests := []struct {
+		name    string
+		data    string
+		smtpErr error
+		want    string
+	}{
+		{"valid event", "", nil, "SUCCESS"},
+		{"malformed event", `{"orderId":"x"}`, nil, "DROP"},
+		{"SMTP down", "", errors.New("refused"), "RETRY"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness()
+			h.mail.err = tc.smtpErr
+			data := tc.data
+			if data == "" {
+				data = string(charged(t, events.OutcomePaid, nil))
+			}
+			body := `{"id":"x","specversion":"1.0","topic":"order_confirm","pubsubname":"pubsub","datacontenttype":"application/json","data":` + data + `}`
+			req := httptest.NewRequest(http.MethodPost, routeOrderConfirm, strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/cloudevents+json")
+			rec := httptest.NewRecorder()
+			h.c.routes(config{}).ServeHTTP(rec, req)
+			require.Equal(t, http.StatusOK, rec.Code)
+			assert.JSONEq(t, `{"status":"`+tc.want+`"}`, rec.Body.String())
+		})
+	}
+}
