@@ -62,7 +62,8 @@ export function check(value) {
   if (n.length < 13) return { ok: false, complete: false, brand: b, message: `${name} · ${n.length} digits so far` };
   if (n.length > 19) return { ok: false, complete: true, brand: b, message: 'A card number has at most 19 digits.' };
   if (!luhn(n)) {
-    const early = b && n.length < Math.max(...b.lengths);
+    // Still typing (a length this brand never has) or a typo (a full-length number).
+    const early = b && !b.lengths.includes(n.length) && n.length < Math.max(...b.lengths);
     return { ok: false, complete: !early, brand: b, message: early ? `${name} · ${n.length} digits so far` : 'This number is not valid: please check the digits.' };
   }
   return { ok: true, complete: true, brand: b, message: `${name} · number looks right` };

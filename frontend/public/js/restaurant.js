@@ -3,7 +3,7 @@
 // when the page loads and reused on every retry, so a double click or a retry after a lost
 // answer never places two orders; the button is disabled while a request is out.
 import { ApiError, getJSON, postJSON } from './api.js?v=c17234358b';
-import { check, checkExpiry, digits, format } from './card.js?v=b1359a7f4d';
+import { check, checkExpiry, digits, format } from './card.js?v=d42d9f3235';
 import { el, fill, money, param } from './dom.js?v=0156e72907';
 
 const DAYS = [['mon', 'Monday'], ['tue', 'Tuesday'], ['wed', 'Wednesday'], ['thu', 'Thursday'], ['fri', 'Friday'], ['sat', 'Saturday'], ['sun', 'Sunday']];
@@ -136,7 +136,8 @@ function validate() {
   } else setError('email', '');
   const c = check(fields.creditCard.value);
   if (!c.ok) {
-    setError('creditCard', fields.creditCard.value ? c.message : 'Enter your card number.');
+    const message = !fields.creditCard.value ? 'Enter your card number.' : c.complete ? c.message : 'This number is too short: please check the digits.';
+    setError('creditCard', message);
     first = first || fields.creditCard;
   } else setError('creditCard', '');
   const x = checkExpiry(fields.cardExpiry.value);
@@ -208,10 +209,9 @@ fields.creditCard.addEventListener('input', () => {
   }
   cardHint();
 });
-fields.creditCard.addEventListener('blur', () => {
-  const c = check(fields.creditCard.value);
-  if (fields.creditCard.value && !c.ok) setError('creditCard', c.message);
-});
+// No error on blur: a message appearing as the field loses focus moves the submit button
+// under the pointer, and the click the user started lands on nothing. The hint line below
+// the field (space reserved) already says whether the number looks right.
 fields.email.addEventListener('input', () => setError('email', ''));
 fields.cardExpiry.addEventListener('input', () => {
   const v = fields.cardExpiry.value;
