@@ -1,0 +1,245 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	dapr "github.com/dapr/go-sdk/client"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/events"
+)
+
+// fakeBankBinding answers like the HTTP binding with errorIfNot2XX off.
+type fakeBankBinding struct {
+	status, body string
+	err          error
+	calls        []*dapr.InvokeBindingRequest
+}
+
+func (f *fakeBankBinding) InvokeBinding(_ context.Context, in *dapr.InvokeBindingRequest) (*dapr.BindingEvent, error) {
+	f.calls = append(f.calls, in)
+	if f.err != nil {
+		return nil, f.err
+	}
+	return &dapr.BindingEvent{Data: []byte(f.body), Metadata: map[string]string{"statusCode": f.status}}, nil
+}
+
+func TestDaprBankTokenize(t *testing.T) {
+	tests := []struct {
+		name         string
+		status, body string
+		err          error
+		want         events.Card
+		wantRefused  string
+		wantDown     bool
+	}{
+		{"tokenized", "201", `{"token":"tok_abc123","brand":"visa","last4":"4242"}`, nil, events.Card{Token: "tok_abc123", Brand: "visa", Last4: "4242"}, "", false},
+		{"refused with a reason", "400", `{"code":"invalid_card","message":"card number fails the check digit"}`, nil, events.Card{}, "card number fails the check digit", false},
+		{"refused without a reason", "402", ``, nil, events.Card{}, "the bank refused this card", false},
+		{"unprocessable", "422", `{"message":"expired card"}`, nil, events.Card{}, "expired card", false},
+		{"bank error", "500", ``, nil, events.Card{}, "", true},
+		{"no status", "", ``, nil, events.Card{}, "", true},
+		{"binding unreachable", "", ``, errors.New("connection refused"), events.Card{}, "", true},
+		{"answer without a token", "201", `{"brand":"visa","last4":"4242"}`, nil, events.Card{}, "", true},
+		{"answer with a full number as last4", "201", `{"token":"tok_abc123","brand":"visa","last4":"4242424242424242"}`, nil, events.Card{}, "", true},
+		{"answer not JSON", "201", `<html>`, nil, events.Card{}, "", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &fakeBankBinding{status: tc.status, body: tc.body, err: tc.err}
+			card, err := (&daprBank{client: f, binding: "bank"}).Tokenize(context.Background(), cardVisa, 12, 2030)
+			var refused errCardRefused
+			switch {
+			case tc.wantRefused != "":
+				require.ErrorAs(t, err, &refused)
+				assert.Equal(t, tc.wantRefused, refused.msg)
+			case tc.wantDown:
+				require.ErrorIs(t, err, errBankUnavailable)
+				assert.NotContains(t, err.Error(), cardVisa)
+			default:
+				require.NoError(t, err)
+				assert.Equal(t, tc.want, card)
+			}
+			require.Len(t, f.calls, 1)
+			in := f.calls[0]
+			assert.Equal(t, "bank", in.Name)
+			assert.Equal(t, "post", in.Operation)
+			assert.Equal(t, "/v1/tokens", in.Metadata["path"])
+			var body map[string]any
+			require.NoError(t, json.Unmarshal(in.Data, &body))
+			assert.Equal(t, map[string]any{"number": cardVisa, "expMonth": float64(12), "expYear": float64(2030)}, body)
+		})
+	}
+}
+
+func TestDaprBankTokenizeWithoutExpiry(t *testing.T) {
+	f := &fakeBankBinding{status: "201", body: `{"token":"tok_abc123","brand":"visa","last4":"4242"}`}
+	_, err := (&daprBank{client: f, binding: "bank"}).Tokenize(context.Background(), cardVisa, 0, 0)
+	require.NoError(t, err)
+	var body map[string]any
+	require.NoError(t, json.Unmarshal(f.calls[0].Data, &body))
+	assert.Equal(t, map[string]any{"number": cardVisa}, body, "seed orders have no expiry: none is invented")
+}
+
+// fakePubSub records publish calls with their options applied.
+type fakePubSub struct {
+	topic, pubsub string
+	data          []byte
+	opts          int
+	err           error
+}
+
+func (f *fakePubSub) PublishEvent(_ context.Context, pubsubName, topicName string, data any, opts ...dapr.PublishEventOption) error {
+	f.pubsub, f.topic, f.opts = pubsubName, topicName, len(opts)
+	f.data, _ = data.([]byte)
+	return f.err
+}
+
+func TestDaprPublisherPublishOrder(t *testing.T) {
+	f := &fakePubSub{}
+	e := events.OrderPlaced{OrderID: orderID, RestaurantName: "China city", Email: "dana@example.com", Currency: "ILS",
+		Card: events.Card{Token: "tok_abc123", Brand: "visa", Last4: "4242"}, PlacedAt: testNow}
+	require.NoError(t, (&daprPublisher{client: f}).PublishOrder(context.Background(), e))
+	assert.Equal(t, events.PubSub, f.pubsub)
+	assert.Equal(t, events.TopicOrder, f.topic)
+	assert.Equal(t, 2, f.opts, "content type and metadata (event id, type, partition key)")
+	var got events.OrderPlaced
+	require.NoError(t, json.Unmarshal(f.data, &got))
+	assert.Equal(t, e.OrderID, got.OrderID)
+	assert.Equal(t, e.Card, got.Card)
+
+	f.err = errBoom
+	assert.ErrorIs(t, (&daprPublisher{client: f}).PublishOrder(context.Background(), e), errBoom)
+}
+
+// fakeState behaves like a Dapr state store over gRPC: first-write saves and stale ETags
+// fail with codes.Aborted.
+type fakeState struct {
+	mu    sync.Mutex
+	items map[string][]byte
+	etags map[string]int
+	metas map[string]map[string]string
+}
+
+func newFakeState() *fakeState {
+	return &fakeState{items: map[string][]byte{}, etags: map[string]int{}, metas: map[string]map[string]string{}}
+}
+
+func (f *fakeState) GetState(_ context.Context, _, key string, _ map[string]string) (*dapr.StateItem, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	v, ok := f.items[key]
+	if !ok {
+		return &dapr.StateItem{Key: key}, nil
+	}
+	return &dapr.StateItem{Key: key, Value: v, Etag: strconv.Itoa(f.etags[key])}, nil
+}
+
+func firstWrite(so []dapr.StateOption) bool {
+	var o dapr.StateOptions
+	for _, opt := range so {
+		opt(&o)
+	}
+	return o.Concurrency == dapr.StateConcurrencyFirstWrite
+}
+
+func (f *fakeState) SaveState(_ context.Context, _, key string, data []byte, meta map[string]string, so ...dapr.StateOption) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.items[key]; ok && firstWrite(so) {
+		return status.Error(codes.Aborted, "possible etag mismatch")
+	}
+	f.items[key], f.metas[key] = data, meta
+	f.etags[key]++
+	return nil
+}
+
+func (f *fakeState) SaveStateWithETag(_ context.Context, _, key string, data []byte, etag string, meta map[string]string, _ ...dapr.StateOption) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if strconv.Itoa(f.etags[key]) != etag {
+		return status.Error(codes.Aborted, "possible etag mismatch")
+	}
+	f.items[key], f.metas[key] = data, meta
+	f.etags[key]++
+	return nil
+}
+
+func (f *fakeState) DeleteState(_ context.Context, _, key string, _ map[string]string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.items, key)
+	return nil
+}
+
+func TestDaprOrderStore(t *testing.T) {
+	ctx := context.Background()
+	f := newFakeState()
+	s := &daprOrderStore{client: f, store: "orderstore"}
+	o := newOrder(events.OrderPlaced{OrderID: orderID, RestaurantName: "China city", Email: "dana@example.com", Currency: "ILS", PlacedAt: testNow})
+
+	_, _, err := s.Get(ctx, orderID)
+	require.ErrorIs(t, err, errNotFound)
+
+	require.NoError(t, s.Create(ctx, o))
+	assert.Equal(t, "application/json", f.metas["order-"+orderID]["contentType"], "stored as JSON")
+	other := o
+	other.RestaurantName = "Pizza Roma"
+	require.ErrorIs(t, s.Create(ctx, other), errExists, "first write wins")
+
+	got, etag, err := s.Get(ctx, orderID)
+	require.NoError(t, err)
+	assert.Equal(t, o.OrderID, got.OrderID)
+	assert.Equal(t, events.StatusAccepted, got.Status)
+
+	_, err = got.Apply(events.Transition{To: events.StatusPaid, At: testNow})
+	require.NoError(t, err)
+	require.NoError(t, s.Update(ctx, got, etag))
+	require.ErrorIs(t, s.Update(ctx, got, etag), errConflict, "a stale ETag loses")
+	again, _, err := s.Get(ctx, orderID)
+	require.NoError(t, err)
+	assert.Equal(t, events.StatusPaid, again.Status)
+}
+
+func TestDaprOrderStoreIdempotencyKeys(t *testing.T) {
+	ctx := context.Background()
+	f := newFakeState()
+	s := &daprOrderStore{client: f, store: "orderstore"}
+	const key = "checkout 1 / with spaces || and pipes"
+
+	_, found, err := s.GetIdempotency(ctx, key)
+	require.NoError(t, err)
+	assert.False(t, found)
+
+	rec := idemRecord{Fingerprint: "fp", Event: events.OrderPlaced{OrderID: orderID}}
+	require.NoError(t, s.ClaimIdempotency(ctx, key, rec))
+	require.ErrorIs(t, s.ClaimIdempotency(ctx, key, idemRecord{Fingerprint: "other"}), errExists)
+
+	got, found, err := s.GetIdempotency(ctx, key)
+	require.NoError(t, err)
+	require.True(t, found)
+	assert.Equal(t, "fp", got.Fingerprint)
+	assert.Equal(t, orderID, got.Event.OrderID)
+
+	for stateKey, meta := range f.metas {
+		if strings.HasPrefix(stateKey, "idem-") {
+			assert.NotContains(t, stateKey, "checkout", "the client's key is hashed")
+			assert.Equal(t, "86400", meta["ttlInSeconds"], "keys expire after a day")
+		}
+	}
+
+	require.NoError(t, s.DeleteIdempotency(ctx, key))
+	_, found, err = s.GetIdempotency(ctx, key)
+	require.NoError(t, err)
+	assert.False(t, found)
+	require.NoError(t, s.ClaimIdempotency(ctx, key, rec), "a freed key can be claimed again")
+}
