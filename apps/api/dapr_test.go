@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	pb "github.com/dapr/dapr/pkg/proto/runtime/v1"
 	dapr "github.com/dapr/go-sdk/client"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -94,13 +95,16 @@ func TestDaprBankTokenizeWithoutExpiry(t *testing.T) {
 type fakePubSub struct {
 	topic, pubsub string
 	data          []byte
-	opts          int
+	req           pb.PublishEventRequest
 	err           error
 }
 
 func (f *fakePubSub) PublishEvent(_ context.Context, pubsubName, topicName string, data any, opts ...dapr.PublishEventOption) error {
-	f.pubsub, f.topic, f.opts = pubsubName, topicName, len(opts)
+	f.pubsub, f.topic = pubsubName, topicName
 	f.data, _ = data.([]byte)
+	for _, o := range opts {
+		o(&f.req)
+	}
 	return f.err
 }
 
@@ -111,7 +115,10 @@ func TestDaprPublisherPublishOrder(t *testing.T) {
 	require.NoError(t, (&daprPublisher{client: f}).PublishOrder(context.Background(), e))
 	assert.Equal(t, events.PubSub, f.pubsub)
 	assert.Equal(t, events.TopicOrder, f.topic)
-	assert.Equal(t, 2, f.opts, "content type and metadata (event id, type, partition key)")
+	assert.Equal(t, "application/json", f.req.DataContentType)
+	assert.Equal(t, orderID, f.req.Metadata["cloudevent.id"], "consumers deduplicate on the order id")
+	assert.Equal(t, events.TypeOrderPlaced, f.req.Metadata["cloudevent.type"])
+	assert.Equal(t, orderID, f.req.Metadata["partitionKey"], "one order's events stay in order")
 	var got events.OrderPlaced
 	require.NoError(t, json.Unmarshal(f.data, &got))
 	assert.Equal(t, e.OrderID, got.OrderID)
