@@ -23,7 +23,10 @@ user=""
 [[ $(id -u) -eq 0 ]] && user="user root;"
 cat >"$run/nginx.conf" <<CONF
 $user
-worker_processes ${NGINX_WORKERS:-2};
+# One process, no workers: if the launcher is killed outright, the kernel kills this
+# process with it (Pdeathsig), and no orphaned worker keeps port ${NGINX_PORT}. The
+# container image runs nginx normally (master and workers).
+master_process off;
 pid $run/nginx.pid;
 error_log stderr warn;
 daemon off;
