@@ -28,13 +28,15 @@ import (
 // fakeSidecar stands in for the frontend's daprd: it records the paths nginx forwards and
 // answers like the API would.
 type fakeSidecar struct {
-	mu    sync.Mutex
-	paths []string
+	mu     sync.Mutex
+	paths  []string
+	tokens []string
 }
 
 func (f *fakeSidecar) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	f.paths = append(f.paths, r.Method+" "+r.URL.RequestURI())
+	f.tokens = append(f.tokens, r.Header.Get("dapr-api-token"))
 	f.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
 	if r.Method == http.MethodPost {
@@ -154,12 +156,15 @@ func TestNginx(t *testing.T) {
 	sidecar := httptest.NewServer(side)
 	t.Cleanup(sidecar.Close)
 	sidePort := sidecar.Listener.Addr().(*net.TCPAddr).Port
-	web := startNginx(t, sidePort, "NGINX_ORDER_RATE=1r/m", "NGINX_ORDER_BURST=2")
+	web := startNginx(t, sidePort, "NGINX_ORDER_RATE=1r/m", "NGINX_ORDER_BURST=2", "DAPR_API_TOKEN=sidecar-secret")
 
 	t.Run("API calls go to the sidecar's service invocation for the api app", func(t *testing.T) {
 		a := send(t, http.MethodGet, web+"/api/search?q=china&vegetarian=true", nil, nil)
 		require.Equal(t, http.StatusOK, a.status, a.body)
 		assert.Contains(t, side.seen(), "GET /v1.0/invoke/api/method/search?q=china&vegetarian=true")
+		side.mu.Lock()
+		assert.Equal(t, "sidecar-secret", side.tokens[len(side.tokens)-1], "nginx presents the sidecar's API token")
+		side.mu.Unlock()
 		assertSecurityHeaders(t, a)
 		assert.Empty(t, a.header.Get("Cache-Control"), "API answers keep the API's own caching")
 	})
