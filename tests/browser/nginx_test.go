@@ -266,3 +266,30 @@ func TestNginx(t *testing.T) {
 		assertSecurityHeaders(t, a)
 	})
 }
+
+// TestTemplateWithoutToken renders the template as the Helm chart does when the sidecar has
+// no API token (DAPR_API_TOKEN left out of the substitution) and checks that nginx accepts it.
+func TestTemplateWithoutToken(t *testing.T) {
+	for _, tool := range []string{"nginx", "envsubst"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s is not installed", tool)
+		}
+	}
+	dir := t.TempDir()
+	root := stack.Root(t)
+	tmpl, err := os.ReadFile(filepath.Join(root, "frontend", "nginx", "default.conf.template"))
+	require.NoError(t, err)
+	render := exec.Command("envsubst", "${NGINX_PORT} ${DAPR_HTTP_PORT} ${API_APP_ID} ${NGINX_ROOT} ${NGINX_ORDER_RATE} ${NGINX_ORDER_BURST}")
+	render.Env = []string{"NGINX_PORT=" + strconv.Itoa(freePort(t)), "DAPR_HTTP_PORT=3500", "API_APP_ID=api",
+		"NGINX_ROOT=" + filepath.Join(root, "frontend", "public"), "NGINX_ORDER_RATE=2r/s", "NGINX_ORDER_BURST=5"}
+	render.Stdin = bytes.NewReader(tmpl)
+	conf, err := render.Output()
+	require.NoError(t, err)
+	require.Contains(t, string(conf), `"${DAPR_API_TOKEN}"`, "left for nginx, as the chart's filter does")
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "default.conf"), conf, 0o644))
+	main := fmt.Sprintf("pid %[1]s/nginx.pid; error_log stderr warn; events {} http { include /etc/nginx/mime.types; access_log off; "+
+		"client_body_temp_path %[1]s; proxy_temp_path %[1]s; fastcgi_temp_path %[1]s; uwsgi_temp_path %[1]s; scgi_temp_path %[1]s; include %[1]s/default.conf; }", dir)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(main), 0o644))
+	out, err := exec.Command("nginx", "-t", "-p", dir, "-c", filepath.Join(dir, "nginx.conf")).CombinedOutput()
+	assert.NoError(t, err, "nginx -t: %s", out)
+}
