@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"path"
 	"strconv"
 	"strings"
@@ -206,16 +207,40 @@ func orderIDOf(data []byte) string {
 // ("publish order", "binding bank post /v1/charges", "state get orderstore") and carries
 // that span as the traceparent gRPC metadata, which daprd continues: its publish, binding
 // and state spans, and the CloudEvent's traceparent, join the caller's trace.
+//
+// DAPR_API_TOKEN, when set, goes with every call, as the SDK's own constructors send it: a
+// client made from a connection (NewClientWithConnection) gets no token interceptor.
 func NewTracedDaprClient(addr string) (dapr.Client, error) {
+	token := os.Getenv("DAPR_API_TOKEN") // read where the SDK reads it; config logs it masked
 	conn, err := grpc.NewClient(addr,
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxDaprMessage), grpc.MaxCallSendMsgSize(maxDaprMessage)),
-		grpc.WithUnaryInterceptor(DaprClientSpans),
+		grpc.WithChainUnaryInterceptor(DaprClientSpans, daprTokenUnary(token)),
+		grpc.WithStreamInterceptor(daprTokenStream(token)),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("dapr client for %s: %w", addr, err)
 	}
 	return dapr.NewClientWithConnection(conn), nil
+}
+
+// daprTokenUnary and daprTokenStream add the sidecar's API token to each call's metadata.
+func daprTokenUnary(token string) grpc.UnaryClientInterceptor {
+	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		if token != "" {
+			ctx = metadata.AppendToOutgoingContext(ctx, "dapr-api-token", token)
+		}
+		return invoker(ctx, method, req, reply, cc, opts...)
+	}
+}
+
+func daprTokenStream(token string) grpc.StreamClientInterceptor {
+	return func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+		if token != "" {
+			ctx = metadata.AppendToOutgoingContext(ctx, "dapr-api-token", token)
+		}
+		return streamer(ctx, desc, cc, method, opts...)
+	}
 }
 
 // Interfaces of the Dapr API requests the interceptor names spans after (the generated

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -19,7 +20,9 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
+	grpccodes "google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 )
 
 // spanRecorder is a span processor that keeps every ended span.
@@ -370,4 +373,45 @@ func TestStartTracingWithoutEndpointKeepsTheCallersContext(t *testing.T) {
 		})
 	require.NoError(t, err)
 	assert.Equal(t, []string{incoming}, sent.Get("traceparent"))
+}
+
+func TestNewTracedDaprClientSendsTokenAndTraceToTheSidecar(t *testing.T) {
+	rec := recordSpans(t)
+	t.Setenv("DAPR_API_TOKEN", "sidecar-token")
+	var mu sync.Mutex
+	var got []metadata.MD
+	// A stand-in sidecar: any gRPC method, records the metadata, answers Unimplemented.
+	srv := grpc.NewServer(grpc.UnknownServiceHandler(func(_ any, stream grpc.ServerStream) error {
+		md, _ := metadata.FromIncomingContext(stream.Context())
+		mu.Lock()
+		got = append(got, md)
+		mu.Unlock()
+		return status.Error(grpccodes.Unimplemented, "fake sidecar")
+	}))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(srv.Stop)
+
+	client, err := NewTracedDaprClient(ln.Addr().String())
+	require.NoError(t, err)
+	defer client.Close()
+	ctx, parent := otel.Tracer("test").Start(context.Background(), "POST /orders")
+	err = client.PublishEvent(ctx, "pubsub", "order", []byte(`{}`))
+	parent.End()
+	require.Error(t, err, "the fake sidecar refuses")
+	_, err = client.GetState(context.Background(), "catalogstore", "current", nil)
+	require.Error(t, err)
+
+	mu.Lock()
+	defer mu.Unlock()
+	require.Len(t, got, 2)
+	spans := rec.ended()
+	require.Len(t, spans, 2, "the publish span and its parent; the untraced read makes none")
+	publish := spans[0]
+	assert.Equal(t, "publish order", publish.Name())
+	assert.Equal(t, []string{"sidecar-token"}, got[0].Get("dapr-api-token"))
+	assert.Equal(t, []string{"00-" + publish.SpanContext().TraceID().String() + "-" + publish.SpanContext().SpanID().String() + "-01"}, got[0].Get("traceparent"))
+	assert.Equal(t, []string{"sidecar-token"}, got[1].Get("dapr-api-token"), "calls outside a trace carry the token too")
+	assert.Empty(t, got[1].Get("traceparent"))
 }
