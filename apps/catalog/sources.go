@@ -29,7 +29,10 @@ func (f *fileSource) Watch(ctx context.Context, updates chan<- []byte) error {
 		if err != nil {
 			return fmt.Errorf("catalog file: %w", err)
 		}
-		if last == nil || fi.ModTime() != last.ModTime() || fi.Size() != last.Size() {
+		// A same-size write in the clock tick of the last one leaves size and mtime as
+		// they were; while the mtime is that recent, compare the bytes instead.
+		racy := time.Since(fi.ModTime()) < f.poll+time.Second
+		if last == nil || racy || fi.ModTime() != last.ModTime() || fi.Size() != last.Size() {
 			data, err := os.ReadFile(f.path)
 			if err != nil {
 				return fmt.Errorf("catalog file: %w", err)
