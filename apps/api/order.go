@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/events"
 )
@@ -121,5 +122,7 @@ func maskEmail(e string) string {
 	if !ok || local == "" {
 		return "***"
 	}
-	return local[:1] + strings.Repeat("*", max(len(local)-1, 2)) + "@" + domain
+	// Runes, not bytes: a non-ASCII first letter must stay whole.
+	_, first := utf8.DecodeRuneInString(local)
+	return local[:first] + strings.Repeat("*", max(utf8.RuneCountInString(local)-1, 2)) + "@" + domain
 }
