@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -437,11 +438,18 @@ func TestMaskEmail(t *testing.T) {
 		{"dana@example.com", "d***@example.com"},
 		{"a@b.io", "a**@b.io"},
 		{"ab@b.io", "a**@b.io"},
+		{"josé@example.com", "j***@example.com"},
+		{"דנה@example.com", "ד**@example.com"},
+		{"émile@example.fr", "é****@example.fr"},
 		{"", "***"},
 		{"@x.com", "***"},
 		{"no-at-sign", "***"},
 	}
 	for _, tc := range tests {
-		t.Run(tc.in, func(t *testing.T) { assert.Equal(t, tc.want, maskEmail(tc.in)) })
+		t.Run(tc.in, func(t *testing.T) {
+			got := maskEmail(tc.in)
+			assert.Equal(t, tc.want, got)
+			assert.True(t, utf8.ValidString(got), "a masked address is still text")
+		})
 	}
 }
