@@ -14,7 +14,9 @@ func TestHistogramQuantilesWithinTwoPercent(t *testing.T) {
 		name string
 		gen  func(r *rand.Rand) time.Duration
 	}{
-		{"uniform 1-10 ms", func(r *rand.Rand) time.Duration { return time.Millisecond + time.Duration(r.Int64N(int64(9*time.Millisecond))) }},
+		{"uniform 1-10 ms", func(r *rand.Rand) time.Duration {
+			return time.Millisecond + time.Duration(r.Int64N(int64(9*time.Millisecond)))
+		}},
 		{"long tail", func(r *rand.Rand) time.Duration { return time.Duration(r.ExpFloat64() * float64(5*time.Millisecond)) }},
 		{"seconds", func(r *rand.Rand) time.Duration { return time.Second + time.Duration(r.Int64N(int64(30*time.Second))) }},
 	}

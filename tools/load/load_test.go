@@ -191,7 +191,7 @@ func TestRunCleanOpenModel(t *testing.T) {
 
 	var table strings.Builder
 	rep.WriteTable(&table)
-	assert.Contains(t, table.String(), "lost (not final within the deadline): 0")
+	assert.Contains(t, table.String(), "lost (never final): 0")
 	assert.Contains(t, table.String(), "errors: none")
 }
 

@@ -11,11 +11,11 @@ import (
 	"time"
 )
 
-// stackProcs are the stack's process names (their /proc comm). daprd sidecars are told apart
-// by their --app-id.
+// stackProcs are the stack's process names (their /proc comm), with the local trace
+// collector. daprd sidecars are told apart by their --app-id.
 var stackProcs = map[string]bool{
 	"api": true, "transactions": true, "email": true, "catalog": true,
-	"bank": true, "broker": true, "mailpit": true, "nginx": true,
+	"bank": true, "broker": true, "mailpit": true, "nginx": true, "jaeger": true,
 }
 
 // clockTicks is USER_HZ, 100 on every Linux this runs on.

@@ -31,6 +31,7 @@ type Report struct {
 	Processes     []ProcReport        `json:"processes,omitempty"`
 	MachineCPUPct float64             `json:"machineCpuPct,omitempty"`
 	Notes         []string            `json:"notes,omitempty"`
+	Deadline      string              `json:"deadline"`
 	Series        []Second            `json:"series"`
 }
 
@@ -50,9 +51,11 @@ type OrdersReport struct {
 	DeclinedCard int64            `json:"declinedCard"`
 	Final        int64            `json:"final"`
 	ByStatus     map[string]int64 `json:"byStatus"`
-	// Lost orders were accepted but not final within the deadline.
+	// Lost orders were accepted but were still not final when the run ended, after their
+	// deadline; Late orders became final, but only after their deadline.
 	Lost    int64    `json:"lost"`
 	LostIDs []string `json:"lostIds,omitempty"`
+	Late    int64    `json:"late"`
 	// EmailsMissing orders are final but no email reached mailpit within the deadline.
 	EmailsMissing   int64    `json:"emailsMissing"`
 	EmailMissingIDs []string `json:"emailMissingIds,omitempty"`
@@ -62,6 +65,10 @@ type OrdersReport struct {
 	DuplicateCharges   int64    `json:"duplicateCharges"`
 	DuplicateChargeIDs []string `json:"duplicateChargeIds,omitempty"`
 	EmailsChecked      bool     `json:"emailsChecked"`
+	// EmailsKept is how many of this run's orders still had their email in mailpit at the
+	// end: mailpit prunes to its --max messages (500 by default; MP_MAX_MESSAGES=0 keeps
+	// all), and duplicates can only be seen among the emails it kept.
+	EmailsKept int64 `json:"emailsKept"`
 	ChargesChecked     bool     `json:"chargesChecked"`
 	// ToFinal is from accepted to final on the order's own timeline; ToFinalPolled from the
 	// 202 to the poll that saw it final; ToEmail from the 202 to mailpit's reception.
@@ -82,7 +89,7 @@ func (r *Report) Clean() bool {
 		errs += n
 	}
 	o := r.Orders
-	return errs == 0 && o.Lost == 0 && o.EmailsMissing == 0 && o.DuplicateEmails == 0 && o.DuplicateCharges == 0
+	return errs == 0 && o.Lost == 0 && o.Late == 0 && o.EmailsMissing == 0 && o.DuplicateEmails == 0 && o.DuplicateCharges == 0
 }
 
 func (r *runner) report(end, drained time.Time) *Report {
@@ -94,7 +101,7 @@ func (r *runner) report(end, drained time.Time) *Report {
 		Target: r.cfg.Target, Mode: r.cfg.Mode, Concurrency: r.cfg.Concurrency, OrderShare: r.cfg.OrderShare,
 		WarmupS: r.cfg.Warmup.Seconds(), Started: r.start.UTC().Format(time.RFC3339),
 		MeasuredS: round1(measured), DrainS: round1(drained.Sub(end).Seconds()),
-		Requests: map[string]OpReport{}, Errors: map[string]int64{},
+		Requests: map[string]OpReport{}, Errors: map[string]int64{}, Deadline: r.cfg.Deadline.String(),
 	}
 	if r.cfg.Mode == Open {
 		rep.Rate = r.cfg.Rate
@@ -166,7 +173,8 @@ func (r *Report) WriteTable(w io.Writer) {
 	if o.Accepted > 0 {
 		fmt.Fprintf(w, "\norders: %d accepted (%d measured, %d with the declined card), %d final %s; pipeline %.1f orders/s\n",
 			o.Accepted, o.Measured, o.DeclinedCard, o.Final, statusList(o.ByStatus), o.PipelinePerS)
-		fmt.Fprintf(w, "lost (not final within the deadline): %d %s\n", o.Lost, idList(o.LostIDs))
+		fmt.Fprintf(w, "lost (never final): %d %s\n", o.Lost, idList(o.LostIDs))
+		fmt.Fprintf(w, "late (final only after the %s deadline): %d\n", r.Deadline, o.Late)
 		fmt.Fprintf(w, "final without an email: %d %s\n", o.EmailsMissing, idList(o.EmailMissingIDs))
 		fmt.Fprintf(w, "duplicated: %s emails, %s charges\n", checked(o.EmailsChecked, o.DuplicateEmails, o.DuplicateEmailIDs), checked(o.ChargesChecked, o.DuplicateCharges, o.DuplicateChargeIDs))
 	}
@@ -191,6 +199,9 @@ func (r *Report) WriteTable(w io.Writer) {
 			fmt.Fprintf(tw, "%s\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t\n", p.Name, p.CPUAvgPct, p.CPUMaxPct, p.RSSStartMB, p.RSSEndMB, p.RSSMaxMB, p.RSSGrowthMB)
 		}
 		tw.Flush()
+	}
+	if o.EmailsChecked && o.EmailsKept < o.Final {
+		fmt.Fprintf(w, "note: mailpit still held the emails of only %d of %d final orders (it prunes to --max, 500 by default; run the stack with MP_MAX_MESSAGES=0): duplicate emails were checked among those\n", o.EmailsKept, o.Final)
 	}
 	for _, n := range r.Notes {
 		fmt.Fprintln(w, "note:", n)

@@ -117,13 +117,14 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 	stopProgress()
 	stopSampling()
 
+	verr := r.tracker.verify(ctx)
 	rep := r.report(end, drained)
 	rep.LoadAvgStart, rep.LoadAvgEnd = load0, loadAvg()
 	if sampler != nil {
 		rep.Processes, rep.MachineCPUPct = sampler.report(cfg.Soak)
 	}
-	if err := r.tracker.verify(ctx, rep); err != nil {
-		rep.Notes = append(rep.Notes, "duplicate check incomplete: "+err.Error())
+	if verr != nil {
+		rep.Notes = append(rep.Notes, "duplicate check incomplete: "+verr.Error())
 	}
 	return rep, ctx.Err()
 }

@@ -5,8 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
-	"sort"
-	"sync"
+		"sync"
 	"time"
 )
 
@@ -22,6 +21,7 @@ type tracked struct {
 	nextCheck time.Time
 	backoff   time.Duration
 	checking  bool
+	late      bool // final only after its deadline
 }
 
 // tracker follows every accepted order. Emails are found by watching mailpit's newest
@@ -41,6 +41,11 @@ type tracker struct {
 	toEmail, toFinal, toFinalSeen Histogram
 	firstAccept, lastFinal        time.Time
 	mailErrors                    int64
+	// From verify: distinct emails and ledger charges per order of this run.
+	emails                        map[string]map[string]bool
+	charges                       map[string]int
+	emailsChecked, chargesChecked bool
+	mailKept                      int // messages mailpit holds (it prunes to its --max)
 }
 
 var orderIDInText = regexp.MustCompile(`ord_[0-9A-Za-z]{10,40}`)
@@ -161,6 +166,7 @@ func (t *tracker) check(ctx context.Context, o *tracked) {
 		return
 	}
 	o.status, o.final = v.Status, true
+	o.late = now.Sub(o.accepted) > t.r.cfg.Deadline
 	delete(t.pending, o.id)
 	var serverFinal time.Time
 	if n := len(v.Timeline); n > 1 {
@@ -209,7 +215,7 @@ func (t *tracker) watchMail(ctx context.Context) {
 			return
 		case <-tick.C:
 		}
-		const page, enough = 500, 50
+		const page, enough = 200, 100
 		for start, seenRun := 0, 0; seenRun < enough; start += page {
 			msgs, err := t.listMail(ctx, start, page)
 			if err != nil {
@@ -270,40 +276,53 @@ func (t *tracker) drain(ctx context.Context) {
 	}
 }
 
-// verify reads every email in mailpit and every charge in the bank's ledger and counts, for
-// the orders of this run, those that got more than one email or more than one charge.
-func (t *tracker) verify(ctx context.Context, rep *Report) error {
+// verify reads every email in mailpit and every charge in the bank's ledger, for the orders
+// of this run, and looks once more at the orders that were not final by their deadline (so
+// that a late order is told apart from a lost one). Emails are counted by message id: new
+// mail arriving while the pages are read shifts them, and a message can show up twice.
+func (t *tracker) verify(ctx context.Context) error {
 	t.mu.Lock()
 	ours := make(map[string]*tracked, len(t.all))
+	var unfinished []*tracked
 	for _, o := range t.all {
 		ours[o.id] = o
+		if !o.final {
+			unfinished = append(unfinished, o)
+		}
 	}
 	t.mu.Unlock()
-	o := &rep.Orders
+	for _, o := range unfinished {
+		t.check(ctx, o)
+	}
 	if t.r.cfg.Mailpit != "" {
-		emails := map[string]int{}
+		emails := map[string]map[string]bool{}
 		const page = 1000
 		for start := 0; ; start += page {
 			msgs, err := t.listMail(ctx, start, page)
 			if err != nil {
 				return fmt.Errorf("mailpit: %w", err)
 			}
+			t.mu.Lock()
+			t.mailKept += len(msgs)
+			t.mu.Unlock()
 			for _, m := range msgs {
-				if id := orderIDInText.FindString(m.Subject); ours[id] != nil {
-					emails[id]++
+				id := orderIDInText.FindString(m.Subject)
+				if ours[id] == nil {
+					continue
 				}
+				if emails[id] == nil {
+					emails[id] = map[string]bool{}
+				}
+				emails[id][m.ID] = true
+				t.noteMail(m, time.Now()) // the watcher may have missed it
 			}
 			if len(msgs) < page {
 				break
 			}
 		}
-		for id, n := range emails {
-			if n > 1 {
-				o.DuplicateEmails++
-				o.DuplicateEmailIDs = appendSome(o.DuplicateEmailIDs, id)
-			}
-		}
-		o.EmailsChecked = true
+		t.mu.Lock()
+		t.emails, t.emailsChecked = emails, true
+		t.mu.Unlock()
 	}
 	if t.r.cfg.Bank != "" {
 		var ledger struct {
@@ -320,16 +339,10 @@ func (t *tracker) verify(ctx context.Context, rep *Report) error {
 				charges[c.OrderID]++
 			}
 		}
-		for id, n := range charges {
-			if n > 1 {
-				o.DuplicateCharges++
-				o.DuplicateChargeIDs = appendSome(o.DuplicateChargeIDs, id)
-			}
-		}
-		o.ChargesChecked = true
+		t.mu.Lock()
+		t.charges, t.chargesChecked = charges, true
+		t.mu.Unlock()
 	}
-	sort.Strings(o.DuplicateEmailIDs)
-	sort.Strings(o.DuplicateChargeIDs)
 	return nil
 }
 
@@ -354,6 +367,17 @@ func (t *tracker) orderReport() OrdersReport {
 		if o.declined {
 			rep.DeclinedCard++
 		}
+		if o.late {
+			rep.Late++
+		}
+		if len(t.emails[o.id]) > 1 {
+			rep.DuplicateEmails++
+			rep.DuplicateEmailIDs = appendSome(rep.DuplicateEmailIDs, o.id)
+		}
+		if t.charges[o.id] > 1 {
+			rep.DuplicateCharges++
+			rep.DuplicateChargeIDs = appendSome(rep.DuplicateChargeIDs, o.id)
+		}
 		switch {
 		case !o.final:
 			rep.Lost++
@@ -369,6 +393,8 @@ func (t *tracker) orderReport() OrdersReport {
 			rep.ByStatus[o.status]++
 		}
 	}
+	rep.EmailsChecked, rep.ChargesChecked = t.emailsChecked, t.chargesChecked
+	rep.EmailsKept = int64(len(t.emails))
 	rep.ToFinal = t.toFinal.Summary()
 	rep.ToFinalPolled = t.toFinalSeen.Summary()
 	rep.ToEmail = t.toEmail.Summary()
