@@ -8,6 +8,7 @@ package main
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/service"
 )
@@ -59,7 +60,8 @@ func run(ctx context.Context, log *slog.Logger) error {
 	return service.Serve(ctx, log, srv, cfg.ShutdownGrace)
 }
 
-// countedOrders counts each status an order reaches (orders_total{status}). Only a write
+// countedOrders counts each status an order reaches (orders_total{status}) and times the
+// final one from the order's creation (order_completion_seconds). Only a write
 // that won counts (the first create, an ETag-checked update), so a repeated report or a
 // replayed request counts nothing twice.
 type countedOrders struct {
@@ -79,6 +81,9 @@ func (s countedOrders) Update(ctx context.Context, o Order, etag string) error {
 	err := s.orderStore.Update(ctx, o, etag)
 	if err == nil {
 		s.metrics.OrderReached(string(o.Status))
+		if len(next[o.Status]) == 0 { // final: the customer's email went out
+			s.metrics.OrderCompleted(string(o.Status), time.Since(o.CreatedAt))
+		}
 	}
 	return err
 }

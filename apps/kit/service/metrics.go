@@ -34,6 +34,7 @@ type Metrics struct {
 	requests        *prometheus.CounterVec
 	requestDuration *prometheus.HistogramVec
 	orders          *prometheus.CounterVec
+	completion      *prometheus.HistogramVec
 	charge          *prometheus.HistogramVec
 	email           *prometheus.HistogramVec
 	events          *prometheus.HistogramVec
@@ -41,7 +42,7 @@ type Metrics struct {
 
 // Latency buckets from 1 ms to 30 s: a search answers in milliseconds, a charge that the
 // Resiliency policy retries takes seconds.
-var latencyBuckets = []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}
+var latencyBuckets = []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}
 
 // NewMetrics returns a fresh registry with the Go runtime and process collectors and every
 // service metric. Families appear on /metrics once they have a sample, so a service shows
@@ -64,6 +65,11 @@ func NewMetrics() *Metrics {
 			Namespace: MetricsNamespace, Name: "orders_total",
 			Help: "Orders that reached a status (accepted, paid, declined, failed, confirmed, notified_declined, notified_failed), counted once per order and status by the API.",
 		}, []string{"status"}),
+		completion: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: MetricsNamespace, Name: "order_completion_seconds",
+			Help:    "Time from an order being placed to its final status (its email sent and reported), by final status; the order-to-email latency.",
+			Buckets: latencyBuckets,
+		}, []string{"status"}),
 		charge: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: MetricsNamespace, Name: "charge_duration_seconds",
 			Help:    "Time of one bank charge call through the bank binding, by outcome (paid, declined, error).",
@@ -80,7 +86,7 @@ func NewMetrics() *Metrics {
 			Buckets: latencyBuckets,
 		}, []string{"topic", "result"}),
 	}
-	reg.MustRegister(m.requests, m.requestDuration, m.orders, m.charge, m.email, m.events)
+	reg.MustRegister(m.requests, m.requestDuration, m.orders, m.completion, m.charge, m.email, m.events)
 	return m
 }
 
@@ -138,6 +144,11 @@ func RoutePattern(r *http.Request) string {
 // OrderReached counts an order reaching status. Call it once per order and status (the
 // API does, when a transition changes the record).
 func (m *Metrics) OrderReached(status string) { m.orders.WithLabelValues(status).Inc() }
+
+// OrderCompleted records how long an order took from being placed to its final status.
+func (m *Metrics) OrderCompleted(status string, d time.Duration) {
+	m.completion.WithLabelValues(status).Observe(d.Seconds())
+}
 
 // ObserveCharge records one bank charge call.
 func (m *Metrics) ObserveCharge(outcome string, d time.Duration) {

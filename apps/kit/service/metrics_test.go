@@ -118,6 +118,7 @@ func TestDomainMetrics(t *testing.T) {
 	m.ObserveCharge("paid", 30*time.Millisecond)
 	m.ObserveCharge("declined", 2*time.Second)
 	m.ObserveEmail("sent", 5*time.Millisecond)
+	m.OrderCompleted("confirmed", 3*time.Second)
 	got := scrape(t, m.Handler())
 
 	cases := []struct {
@@ -131,6 +132,8 @@ func TestDomainMetrics(t *testing.T) {
 		{`kafkarestaurants_charge_duration_seconds_bucket{outcome="declined",le="1"}`, 0},
 		{`kafkarestaurants_charge_duration_seconds_sum{outcome="declined"}`, 2},
 		{`kafkarestaurants_email_send_duration_seconds_count{outcome="sent"}`, 1},
+		{`kafkarestaurants_order_completion_seconds_bucket{status="confirmed",le="2.5"}`, 0},
+		{`kafkarestaurants_order_completion_seconds_bucket{status="confirmed",le="5"}`, 1},
 	}
 	for _, c := range cases {
 		t.Run(c.series, func(t *testing.T) {
