@@ -6,6 +6,8 @@ MODULES  := apps/kit apps/api apps/transactions apps/email apps/bank apps/catalo
 SERVICES := api transactions email bank catalog
 CATALOG  ?=
 
+include helm/images.mk
+
 .PHONY: help
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'

@@ -97,8 +97,8 @@ func (s *daprOrderStore) Create(ctx context.Context, o Order) error {
 	if err != nil {
 		return err
 	}
-	err = s.client.SaveState(ctx, s.store, orderKey(o.OrderID), b, jsonMeta, dapr.WithConcurrency(dapr.StateConcurrencyFirstWrite))
-	if service.IsETagConflict(err) {
+	err = service.FirstWrite(ctx, s.client, s.store, orderKey(o.OrderID), b, jsonMeta)
+	if errors.Is(err, service.ErrKeyExists) {
 		return errExists
 	}
 	return err
@@ -137,8 +137,8 @@ func (s *daprOrderStore) ClaimIdempotency(ctx context.Context, key string, rec i
 		return err
 	}
 	meta := map[string]string{"contentType": "application/json", "ttlInSeconds": strconv.Itoa(int(idemTTL.Seconds()))}
-	err = s.client.SaveState(ctx, s.store, idemKey(key), b, meta, dapr.WithConcurrency(dapr.StateConcurrencyFirstWrite))
-	if service.IsETagConflict(err) {
+	err = service.FirstWrite(ctx, s.client, s.store, idemKey(key), b, meta)
+	if errors.Is(err, service.ErrKeyExists) {
 		return errExists
 	}
 	return err

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"encoding/json"
 	"fmt"
 
@@ -49,11 +50,11 @@ func (s *daprClaims) Claim(ctx context.Context, orderID string, c claim, etag st
 	}
 	first := dapr.WithConcurrency(dapr.StateConcurrencyFirstWrite)
 	if etag == "" {
-		err = s.client.SaveState(ctx, s.store, claimKey(orderID), b, jsonMeta, first)
+		err = service.FirstWrite(ctx, s.client, s.store, claimKey(orderID), b, jsonMeta)
 	} else {
 		err = s.client.SaveStateWithETag(ctx, s.store, claimKey(orderID), b, etag, jsonMeta, first)
 	}
-	if service.IsETagConflict(err) {
+	if errors.Is(err, service.ErrKeyExists) || service.IsETagConflict(err) {
 		return "", errTaken
 	}
 	if err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -93,9 +94,8 @@ func (s *daprDecisions) Decide(ctx context.Context, orderID string, d decision) 
 	if err != nil {
 		return d, err
 	}
-	err = s.client.SaveState(ctx, s.store, decisionKey(orderID), b, map[string]string{"contentType": "application/json"},
-		dapr.WithConcurrency(dapr.StateConcurrencyFirstWrite))
-	if service.IsETagConflict(err) {
+	err = service.FirstWrite(ctx, s.client, s.store, decisionKey(orderID), b, map[string]string{"contentType": "application/json"})
+	if errors.Is(err, service.ErrKeyExists) {
 		// Another replica decided first (a rebalance mid-message): its decision stands.
 		existing, found, gerr := s.Get(ctx, orderID)
 		if gerr != nil || !found {

@@ -2,6 +2,7 @@ package devstack
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -40,6 +41,11 @@ type Options struct {
 	// ComponentsDir replaces components/ for this run (tests use it to run the same apps on
 	// production-style components, e.g. PostgreSQL state stores). Needs a DataDir of its own.
 	ComponentsDir string
+	// NoTokens runs the sidecars without a Dapr API token and the apps without an app API
+	// token (as `dapr run -f` does). By default every run gets fresh random tokens: a
+	// sidecar answers 401 to a caller without DAPR_API_TOKEN, and an app answers 401 to
+	// anyone but its own sidecar.
+	NoTokens bool
 	// InfraOnly starts only the infrastructure (broker, mailpit, bank), for running the
 	// apps with the real dapr CLI (`dapr run -f dapr/`).
 	InfraOnly bool
@@ -47,7 +53,9 @@ type Options struct {
 
 // Stack is a running local system.
 type Stack struct {
-	opts  Options
+	opts      Options
+	daprToken string
+	appToken  string
 	run   *RunFile
 	infra *Infra
 	procs map[string]*proc
@@ -122,6 +130,9 @@ func prepare(opts Options) (*Stack, error) {
 		return nil, err
 	}
 	s := &Stack{opts: opts, run: rf, infra: inf, procs: map[string]*proc{}, probe: map[string]Probe{}}
+	if !opts.NoTokens {
+		s.daprToken, s.appToken = randomToken(), randomToken()
+	}
 	s.sink = &logSink{console: opts.Console, dir: filepath.Join(opts.DataDir, "logs"), width: 16}
 	if err := s.build(); err != nil {
 		return nil, err
@@ -192,6 +203,11 @@ func (s *Stack) build() error {
 			"DAPR_METRICS_PORT="+strconv.Itoa(a.MetricsPort),
 			"DATA_DIR="+data,
 		)
+		if s.daprToken != "" {
+			// The same pair for the sidecar and its app: the app calls its sidecar with
+			// DAPR_API_TOKEN, the sidecar calls the app with APP_API_TOKEN.
+			env = append(env, "DAPR_API_TOKEN="+s.daprToken, "APP_API_TOKEN="+s.appToken)
+		}
 		sidecarEnv := withEnv(env, s.opts.Env[a.AppID+"-dapr"], root, data)
 		appEnv := withEnv(env, s.opts.Env[a.AppID], root, data)
 		s.add(&proc{name: a.AppID + "-dapr", dir: dir, argv: append([]string{daprd}, daprdArgs(a)...), env: sidecarEnv, log: s.sink},
@@ -423,6 +439,14 @@ func (s *Stack) Restart(ctx context.Context, name string) error {
 	}
 	return s.waitReady(ctx, name, time.Now().Add(s.opts.ReadyTimeout))
 }
+
+// DaprAPIToken is the token every sidecar of this run requires ("" with NoTokens).
+func (s *Stack) DaprAPIToken() string { return s.daprToken }
+
+// AppAPIToken is the token the sidecars present to their apps ("" with NoTokens).
+func (s *Stack) AppAPIToken() string { return s.appToken }
+
+func randomToken() string { return rand.Text() }
 
 // Names lists the processes in start order.
 func (s *Stack) Names() []string { return append([]string(nil), s.order...) }

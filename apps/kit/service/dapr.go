@@ -1,10 +1,13 @@
 package service
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
 	"time"
 
 	dapr "github.com/dapr/go-sdk/client"
@@ -58,4 +61,49 @@ func SidecarReady(ctx context.Context, httpPort string) error {
 		return fmt.Errorf("sidecar: not ready (%d)", resp.StatusCode)
 	}
 	return nil
+}
+
+// ErrKeyExists is returned by FirstWrite when the key was already written.
+var ErrKeyExists = errors.New("key already exists")
+
+// stateReadWriter is the part of the Dapr client FirstWrite needs.
+type stateReadWriter interface {
+	GetState(ctx context.Context, storeName, key string, meta map[string]string) (*dapr.StateItem, error)
+	SaveState(ctx context.Context, storeName, key string, data []byte, meta map[string]string, so ...dapr.StateOption) error
+}
+
+// FirstWrite saves value under key only if the key does not exist yet (first write wins),
+// and returns ErrKeyExists when someone wrote it first. State stores report a lost claim
+// differently (SQLite as an ETag mismatch, gRPC Aborted; PostgreSQL as a plain error), so a
+// failed write is settled by reading the key back: present with our value means our write
+// landed; present with another value means we lost; absent means a real failure.
+func FirstWrite(ctx context.Context, c stateReadWriter, store, key string, value []byte, meta map[string]string) error {
+	err := c.SaveState(ctx, store, key, value, meta, dapr.WithConcurrency(dapr.StateConcurrencyFirstWrite))
+	if err == nil {
+		return nil
+	}
+	item, gerr := c.GetState(ctx, store, key, nil)
+	switch {
+	case gerr != nil:
+		return fmt.Errorf("first write of %s: %w (and read back: %v)", key, err, gerr)
+	case item == nil || len(item.Value) == 0:
+		return fmt.Errorf("first write of %s: %w", key, err)
+	case sameValue(item.Value, value):
+		return nil
+	default:
+		return ErrKeyExists
+	}
+}
+
+// sameValue compares stored values; JSON is compared by meaning, since a store may keep it
+// reformatted (PostgreSQL's JSONB).
+func sameValue(a, b []byte) bool {
+	if bytes.Equal(a, b) {
+		return true
+	}
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return false
+	}
+	return reflect.DeepEqual(x, y)
 }
