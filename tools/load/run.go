@@ -359,13 +359,15 @@ func (r *runner) progress(w io.Writer) (stop func()) {
 				}
 				errs := r.stats[opSearch].errs.Load() + r.stats[opOrder].errs.Load()
 				pend, final, lost := r.tracker.counts()
-				fmt.Fprintf(w, "%s%5.0fs%s  %5d req/s  errors %d  search p99 %s  order p99 %s  orders final %d pending %d lost %d  to-email p99 %s",
+				end := ""
+				if cr == "\n" {
+					end = "\n"
+				}
+				// One write per line: a writer such as t.Log takes each write as a line.
+				fmt.Fprintf(w, "%s%5.0fs%s  %5d req/s  errors %d  search p99 %s  order p99 %s  orders final %d pending %d overdue %d  to-email p99 %s%s",
 					prefixOnly(cr), now.Sub(r.start).Seconds(), phase, last.requests, errs,
 					fmtDur(r.stats[opSearch].lat.Quantile(0.99)), fmtDur(r.stats[opOrder].lat.Quantile(0.99)),
-					final, pend, lost, fmtDur(r.tracker.toEmail.Quantile(0.99)))
-				if cr == "\n" {
-					fmt.Fprintln(w)
-				}
+					final, pend, lost, fmtDur(r.tracker.toEmail.Quantile(0.99)), end)
 			}
 		}
 	}()
