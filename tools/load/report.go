@@ -68,8 +68,8 @@ type OrdersReport struct {
 	// EmailsKept is how many of this run's orders still had their email in mailpit at the
 	// end: mailpit prunes to its --max messages (500 by default; MP_MAX_MESSAGES=0 keeps
 	// all), and duplicates can only be seen among the emails it kept.
-	EmailsKept int64 `json:"emailsKept"`
-	ChargesChecked     bool     `json:"chargesChecked"`
+	EmailsKept     int64 `json:"emailsKept"`
+	ChargesChecked bool  `json:"chargesChecked"`
 	// ToFinal is from accepted to final on the order's own timeline; ToFinalPolled from the
 	// 202 to the poll that saw it final; ToEmail from the 202 to mailpit's reception.
 	ToFinal       Summary `json:"toFinal"`

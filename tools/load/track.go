@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
-		"sync"
+	"sync"
 	"time"
 )
 
