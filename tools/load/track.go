@@ -35,6 +35,9 @@ type tracker struct {
 	pending  map[string]*tracked // not final yet: what the poller looks at
 	all      []*tracked
 	seenMail map[string]bool
+	// early holds emails whose order is not known yet: the pipeline can finish before the
+	// 202 reaches the tool when the API is slow to answer.
+	early map[string]time.Time
 	// toEmail runs from the 202 to mailpit's reception of the email; toFinal from the
 	// accepted step to the final step of the order's own timeline; toFinalSeen from the
 	// 202 to the poll that saw the final status (quantised by the polling).
@@ -51,7 +54,7 @@ type tracker struct {
 var orderIDInText = regexp.MustCompile(`ord_[0-9A-Za-z]{10,40}`)
 
 func newTracker(r *runner) *tracker {
-	return &tracker{r: r, orders: map[string]*tracked{}, pending: map[string]*tracked{}, seenMail: map[string]bool{}}
+	return &tracker{r: r, orders: map[string]*tracked{}, pending: map[string]*tracked{}, seenMail: map[string]bool{}, early: map[string]time.Time{}}
 }
 
 func (t *tracker) add(id string, at time.Time, counted, declined bool) {
@@ -67,6 +70,10 @@ func (t *tracker) add(id string, at time.Time, counted, declined bool) {
 	}
 	t.orders[id] = o
 	t.pending[id] = o
+	if at, ok := t.early[id]; ok {
+		delete(t.early, id)
+		t.emailed(o, at, at)
+	}
 	t.all = append(t.all, o)
 	if counted && (t.firstAccept.IsZero() || at.Before(t.firstAccept)) {
 		t.firstAccept = at
@@ -246,18 +253,32 @@ func (t *tracker) noteMail(m mailMessage, now time.Time) bool {
 		return false
 	}
 	t.seenMail[m.ID] = true
-	o := t.orders[orderIDInText.FindString(m.Subject)]
-	if o == nil || !o.emailAt.IsZero() {
-		return true
+	id := orderIDInText.FindString(m.Subject)
+	o := t.orders[id]
+	switch {
+	case o != nil:
+		t.emailed(o, m.Created, now)
+	case id != "":
+		if _, ok := t.early[id]; !ok {
+			t.early[id] = m.Created
+		}
 	}
-	o.emailAt = m.Created
+	return true
+}
+
+// emailed records an order's first email (with t.mu held).
+func (t *tracker) emailed(o *tracked, created, now time.Time) {
+	if !o.emailAt.IsZero() {
+		return
+	}
+	o.emailAt = created
 	if o.counted {
-		t.toEmail.Record(max(m.Created.Sub(o.accepted), 0))
+		// An email stored before the 202 arrived counts as zero.
+		t.toEmail.Record(max(created.Sub(o.accepted), 0))
 	}
 	if !o.final && !o.checking {
 		o.nextCheck, o.backoff = now, 50*time.Millisecond
 	}
-	return true
 }
 
 // drain waits until every order is final with its email, or past its deadline.
