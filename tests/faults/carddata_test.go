@@ -1,7 +1,9 @@
 package faults
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -40,19 +42,58 @@ func luhn(digits string) bool {
 }
 
 // cardNumbers returns the Luhn-valid runs of 13 to 19 digits in b: what a leaked card
-// number looks like. A run inside a longer run of digits is not a card number on its own
-// (an id or a timestamp), and the last four digits alone are allowed.
+// number looks like, written plain or in groups of four (amex 4-6-5) separated by one kind
+// of separator. The last four digits alone are allowed. Not card numbers, and skipped so
+// that a hit means a leak:
+//   - a run touching a letter or another digit: part of a hex trace id, a ULID, a hash;
+//   - a plain run starting with 0 or 1: no card brand uses those prefixes, while epoch
+//     timestamps in ms, µs and ns (13, 16 and 19 digits) start with 1 until 2033;
+//   - separators in other places, such as the dashes and space of "183 2026-11-27 19".
 func cardNumbers(b []byte) []string {
 	var out []string
 	for _, loc := range digitRun.FindAllIndex(b, -1) {
+		if (loc[0] > 0 && isAlnum(b[loc[0]-1])) || (loc[1] < len(b) && isAlnum(b[loc[1]])) {
+			continue
+		}
 		run := string(b[loc[0]:loc[1]])
 		digits := strings.NewReplacer(" ", "", "-", "").Replace(run)
 		if len(digits) < 13 || len(digits) > 19 || !luhn(digits) {
 			continue
 		}
+		if digits == run && (digits[0] == '0' || digits[0] == '1') {
+			continue
+		}
+		if digits != run && !cardGrouping(run) {
+			continue
+		}
 		out = append(out, run)
 	}
 	return out
+}
+
+func isAlnum(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+}
+
+// cardGrouping says whether a separated run is grouped like a printed card number.
+func cardGrouping(run string) bool {
+	if strings.Contains(run, " ") && strings.Contains(run, "-") {
+		return false
+	}
+	groups := strings.FieldsFunc(run, func(r rune) bool { return r == ' ' || r == '-' })
+	sizes := make([]int, len(groups))
+	for i, g := range groups {
+		sizes[i] = len(g)
+	}
+	if len(sizes) == 3 && sizes[0] == 4 && sizes[1] == 6 && (sizes[2] == 5 || sizes[2] == 4) {
+		return true // amex 4-6-5, diners 4-6-4
+	}
+	for i, n := range sizes {
+		if n != 4 && !(i == len(sizes)-1 && n >= 1 && n <= 4) {
+			return false
+		}
+	}
+	return true
 }
 
 func TestCardNumberScanner(t *testing.T) {
@@ -70,6 +111,16 @@ func TestCardNumberScanner(t *testing.T) {
 		{"too long to be a card", "42424242424242424242", nil},
 		{"too short", "424242424242", nil},
 		{"a date is no card", "2026-11-27 18:00:00", nil},
+		{"digits then a date", "1832026-11-27 19:00", nil},
+		{"inside a hex trace id", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", nil},
+		{"digits of a hex id", "a01690298028973140b", nil},
+		{"epoch milliseconds", `"ts":1795807812296}`, nil},
+		{"epoch nanoseconds", "1795807812296000006", nil},
+		{"odd grouping", "42424 24242 424242", nil},
+		{"mixed separators", "4242-4242 4242-4242", nil},
+		{"amex grouped", "3782 822463 10005", []string{"3782 822463 10005"}},
+		{"card at the end of a line", "card=4242424242424242\n", []string{"4242424242424242"}},
+		{"in binary", "\x00\x134242424242424242\x00", []string{"4242424242424242"}},
 		{"two cards", "4242424242424242 and 4000000000000002", []string{"4242424242424242", "4000000000000002"}},
 	}
 	for _, c := range cases {
@@ -88,8 +139,11 @@ func auditCardData(t *testing.T, r *run) {
 	t.Helper()
 	found := map[string][]string{}
 	scan := func(where string, b []byte) {
-		if hits := cardNumbers(b); len(hits) > 0 {
-			found[where] = append(found[where], hits...)
+		for _, hit := range cardNumbers(b) {
+			// Keep a little context, so a reader can tell what wrote it.
+			i := bytes.Index(b, []byte(hit))
+			lo, hi := max(0, i-24), min(len(b), i+len(hit)+24)
+			found[where] = append(found[where], fmt.Sprintf("%s in %q", hit, b[lo:hi]))
 		}
 	}
 
@@ -135,7 +189,7 @@ func auditCardData(t *testing.T, r *run) {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		t.Errorf("card number(s) in %s: %q", k, found[k])
+		t.Errorf("card number(s) in %s: %d, first %s", k, len(found[k]), found[k][0])
 	}
 	t.Logf("card-data audit: %d topics, %d files (%d SQLite stores), %d emails scanned; %d places with card numbers", len(topics), files, dbs, len(msgs), len(found))
 }

@@ -49,6 +49,10 @@ var (
 // prints the table (also written to .run/faults.md, which git ignores).
 func TestFaults(t *testing.T) {
 	c := loadConfig()
+	if testing.Short() {
+		t.Skip("starts the whole stack; skipped with -short")
+	}
+	t.Cleanup(lock(t))
 	t.Logf("fault suite: full=%v, %d orders per scenario at %.0f/s", c.full, c.orders, c.rate)
 	for _, sc := range scenarios() {
 		t.Run(sc.name, func(t *testing.T) {

@@ -31,15 +31,14 @@ const brokerAdmin = "http://127.0.0.1:9644"
 // config is the size of a run: FAULTS=full is the long version of issue 8 (1,000 orders per
 // scenario, every kill), the default a short one that fits in `make test`.
 type config struct {
-	full         bool
-	orders       int
-	rate         float64 // orders per second offered by the load
-	txKills      int
-	emailKills   int
-	outage       time.Duration
-	mailStop     time.Duration
-	drain        time.Duration // how long accepted orders may take to become final
-	debugVerbose bool
+	full       bool
+	orders     int
+	rate       float64 // orders per second offered by the load
+	txKills    int
+	emailKills int
+	outage     time.Duration
+	mailStop   time.Duration
+	drain      time.Duration // how long accepted orders may take to become final
 }
 
 func loadConfig() config {
@@ -87,7 +86,8 @@ func linesWith(path string, offset int64, s string) []string {
 }
 
 // lock serialises stack runs across test binaries, with the same lock file as
-// tests/stack: every stack binds the same fixed ports.
+// tests/stack: every stack binds the same fixed ports. The suite holds it from its first
+// scenario to its last, so other tests do not slip in between and stretch the run.
 func lock(t *testing.T) func() {
 	t.Helper()
 	f, err := os.OpenFile(filepath.Join(os.TempDir(), "kafka-restaurants-stack.lock"), os.O_CREATE|os.O_RDWR, 0o644)
@@ -135,7 +135,7 @@ func debugRunFile(t *testing.T, root string) string {
 	return path
 }
 
-// start runs the stack for one scenario in a temporary data folder: rate limit lifted,
+// start runs the stack for one scenario (the caller holds the stack lock) in a temporary data folder: rate limit lifted,
 // broker fault endpoint on, services and sidecars at debug level, mailpit keeping every
 // message. extra adds environment per process.
 func start(t *testing.T, extra map[string]map[string]string) *run {
@@ -167,14 +167,12 @@ func start(t *testing.T, extra map[string]map[string]string) *run {
 		}
 	}
 	runFile := debugRunFile(t, root)
-	unlock := lock(t)
 	data := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	s, err := devstack.Start(ctx, devstack.Options{Root: root, DataDir: data, RunFile: runFile, Env: env})
 	if err != nil {
 		dumpLogs(t, filepath.Join(data, "logs"))
-		unlock()
 		t.Fatalf("start stack: %v", err)
 	}
 	r := &run{Stack: s, t: t, mail: &stack.Mailpit{URL: stack.MailpitURL}, bank: &stack.Bank{URL: stack.BankURL}}
@@ -185,7 +183,6 @@ func start(t *testing.T, extra map[string]map[string]string) *run {
 			dumpLogs(t, filepath.Join(data, "logs"))
 		}
 		s.Stop()
-		unlock()
 	})
 	var rest struct {
 		Menu []struct {
