@@ -32,6 +32,7 @@ type catalogWatcher struct {
 
 	index    atomic.Pointer[catalog.Index]
 	mu       sync.Mutex
+	loaded   string // the pointer version of the index being served
 	rejected string // a version that failed to load: not retried every poll
 	lastErr  error
 }
@@ -89,7 +90,7 @@ func (w *catalogWatcher) refresh(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if cur := w.index.Load(); (cur != nil && cur.Version() == p.Version) || p.Version == w.rejected {
+	if p.Version == w.loaded || p.Version == w.rejected {
 		return nil
 	}
 	start := time.Now()
@@ -100,6 +101,7 @@ func (w *catalogWatcher) refresh(ctx context.Context) error {
 		return err
 	}
 	w.index.Store(ix)
+	w.loaded = p.Version
 	w.log.Info("catalog loaded", "version", p.Version, "restaurants", ix.Len(), "bytes", p.Size, "took", time.Since(start).String())
 	return nil
 }

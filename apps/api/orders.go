@@ -33,6 +33,10 @@ type api struct {
 
 func timeNow() time.Time { return time.Now().UTC() }
 
+// errUnavailable answers a request that failed on a dependency (state store, broker): the
+// client may retry, nothing was charged.
+var errUnavailable = service.Errorf(http.StatusServiceUnavailable, "unavailable", "your order could not be taken right now; nothing was charged, please try again")
+
 // orderRequest is the body of POST /orders. The seed sent restaurant, email and creditCard;
 // items and cardExpiry are optional additions. There is no CVV field: it is never taken.
 type orderRequest struct {
@@ -86,7 +90,8 @@ func (a *api) placeOrder(w http.ResponseWriter, r *http.Request) {
 	if idem != "" {
 		rec, found, err := a.orders.GetIdempotency(ctx, idem)
 		if err != nil {
-			service.WriteError(w, r, a.log, err)
+			service.Logger(ctx, a.log).ErrorContext(ctx, "idempotency lookup failed", "error", err)
+			service.WriteError(w, r, a.log, errUnavailable)
 			return
 		}
 		if found {
@@ -130,7 +135,8 @@ func (a *api) placeOrder(w http.ResponseWriter, r *http.Request) {
 			err = gerr
 		}
 		if err != nil {
-			service.WriteError(w, r, a.log, err)
+			service.Logger(ctx, a.log).ErrorContext(ctx, "idempotency claim failed", "error", err)
+			service.WriteError(w, r, a.log, errUnavailable)
 			return
 		}
 	}
@@ -140,7 +146,7 @@ func (a *api) placeOrder(w http.ResponseWriter, r *http.Request) {
 			_ = a.orders.DeleteIdempotency(context.WithoutCancel(ctx), idem)
 		}
 		service.Logger(ctx, a.log).ErrorContext(ctx, "order not accepted", "orderId", ev.OrderID, "error", err)
-		service.WriteError(w, r, a.log, service.Errorf(http.StatusServiceUnavailable, "unavailable", "your order could not be taken right now; nothing was charged, please try again"))
+		service.WriteError(w, r, a.log, errUnavailable)
 		return
 	}
 	a.respondAccepted(w, ev.OrderID, events.StatusAccepted)

@@ -36,17 +36,24 @@ var bodyTemplate = template.Must(template.New("email").Funcs(template.FuncMap{"m
 // render writes the email for an order's outcome.
 func render(o events.OrderCharged, baseURL string) message {
 	var headline, lead, subject string
+	// A header line: no control characters, whatever the catalog holds.
+	name := strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, o.RestaurantName)
 	switch o.Outcome {
 	case events.OutcomePaid:
-		subject = fmt.Sprintf("Order %s confirmed: %s", o.OrderID, o.RestaurantName)
+		subject = fmt.Sprintf("Order %s confirmed: %s", o.OrderID, name)
 		headline = "Your order is confirmed"
 		lead = "Thank you! We charged your card and passed your order to the restaurant."
 	case events.OutcomeDeclined:
-		subject = fmt.Sprintf("Order %s declined: %s", o.OrderID, o.RestaurantName)
+		subject = fmt.Sprintf("Order %s declined: %s", o.OrderID, name)
 		headline = "Your payment was declined"
 		lead = "Your bank declined the payment (" + strings.ReplaceAll(o.Reason, "_", " ") + "), so the order was not placed. Nothing was charged."
 	default:
-		subject = fmt.Sprintf("Order %s failed: %s", o.OrderID, o.RestaurantName)
+		subject = fmt.Sprintf("Order %s failed: %s", o.OrderID, name)
 		headline = "We could not process your order"
 		lead = "We could not reach the bank to complete your payment, so the order was not placed. Please try again later."
 	}

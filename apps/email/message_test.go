@@ -130,3 +130,11 @@ func TestMailerRefusesBadRecipients(t *testing.T) {
 		})
 	}
 }
+
+func TestSubjectHasNoControlCharacters(t *testing.T) {
+	o := events.OrderCharged{OrderID: "ord_0123456789abcdef", RestaurantName: "Evil\r\nBcc: victim@example.com", Outcome: events.OutcomePaid, Currency: "ILS"}
+	m := render(o, "http://127.0.0.1:8080")
+	assert.NotContains(t, m.Subject, "\r")
+	assert.NotContains(t, m.Subject, "\n")
+	assert.Contains(t, m.Subject, "ord_0123456789abcdef")
+}
