@@ -99,4 +99,3 @@ func (c *configSource) Watch(ctx context.Context, updates chan<- []byte) error {
 	<-ctx.Done()
 	return ctx.Err()
 }
-

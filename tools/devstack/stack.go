@@ -56,12 +56,12 @@ type Stack struct {
 	opts      Options
 	daprToken string
 	appToken  string
-	run   *RunFile
-	infra *Infra
-	procs map[string]*proc
-	order []string // start order; stopped in reverse
-	probe map[string]Probe
-	sink  *logSink
+	run       *RunFile
+	infra     *Infra
+	procs     map[string]*proc
+	order     []string // start order; stopped in reverse
+	probe     map[string]Probe
+	sink      *logSink
 }
 
 // Start checks tools and ports, then starts the infrastructure, then every app with its
