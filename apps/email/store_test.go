@@ -22,7 +22,9 @@ type fakeState struct {
 	etags map[string]int
 }
 
-func newFakeState() *fakeState { return &fakeState{items: map[string][]byte{}, etags: map[string]int{}} }
+func newFakeState() *fakeState {
+	return &fakeState{items: map[string][]byte{}, etags: map[string]int{}}
+}
 
 func (f *fakeState) GetState(_ context.Context, _, key string, _ map[string]string) (*dapr.StateItem, error) {
 	f.mu.Lock()

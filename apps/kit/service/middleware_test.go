@@ -17,7 +17,9 @@ func newTestRouter(t *testing.T, token string, ready error) (http.Handler, *logB
 	log, buf := testLogger(t)
 	r := NewRouter(log, token, func(context.Context) error { return ready })
 	r.Get("/search", func(w http.ResponseWriter, _ *http.Request) { WriteJSON(w, 200, []string{}) })
-	r.Post("/events/order", func(w http.ResponseWriter, _ *http.Request) { WriteJSON(w, 200, map[string]string{"status": "SUCCESS"}) })
+	r.Post("/events/order", func(w http.ResponseWriter, _ *http.Request) {
+		WriteJSON(w, 200, map[string]string{"status": "SUCCESS"})
+	})
 	r.Get("/boom", func(http.ResponseWriter, *http.Request) { panic("boom 4242424242424242") })
 	return r, buf
 }
