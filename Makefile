@@ -41,8 +41,9 @@ dlq: build ## list the dead-letter topics of a running stack (bin/dlq replay put
 	@bin/dlq list
 
 .PHONY: lint
-lint: ## go vet and staticcheck every module
+lint: ## gofmt, go vet and staticcheck every module
 	@tools/build-tools.sh staticcheck
+	@unformatted=$$(gofmt -l apps tools tests); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	@for m in $(MODULES); do (cd $$m && go vet ./... && $(CURDIR)/.tools/bin/staticcheck ./...) || exit 1; done
 
 .PHONY: test
