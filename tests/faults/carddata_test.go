@@ -133,7 +133,7 @@ func TestCardNumberScanner(t *testing.T) {
 // auditCardData scans everything a run kept for card numbers: every Kafka topic (the
 // order chain's, the dead-letter topics and whatever Dapr created for itself), every file
 // under the run's data folder (the SQLite state stores in .data and sandbox/.data, the
-// bank's ledger, mailpit's store, the broker's log) including every process log (services
+// bank's ledger, mailpit's store, the broker's partition files) including every process log (services
 // and sidecars at debug level), and every email body in mailpit.
 func auditCardData(t *testing.T, r *run) {
 	t.Helper()
@@ -161,12 +161,18 @@ func auditCardData(t *testing.T, r *run) {
 		if err != nil || d.IsDir() || d.Type()&fs.ModeSymlink != 0 {
 			return nil //nolint:nilerr // a file that vanished mid-walk has nothing to scan
 		}
+		rel, _ := filepath.Rel(r.DataDir(), path)
+		// The broker's own bookkeeping (producer ids, group offsets) holds random 64-bit
+		// ids, some Luhn-valid by chance; its records are scanned through the topics and
+		// the partition files.
+		if strings.HasPrefix(rel, "kafka"+string(filepath.Separator)) && !strings.Contains(rel, string(filepath.Separator)+"partitions"+string(filepath.Separator)) {
+			return nil
+		}
 		b, err := os.ReadFile(path)
 		if err != nil {
 			return nil //nolint:nilerr // as above
 		}
 		files++
-		rel, _ := filepath.Rel(r.DataDir(), path)
 		scan("file "+rel, b)
 		return nil
 	})
