@@ -490,6 +490,11 @@ func (r *run) audit(scenario string, ps []placed, ended time.Time, drain time.Du
 			res.DuplicateMails++
 			if tolerateDupMails {
 				t.Logf("%s: order %s emailed %d times (known bug)", scenario, p.id, n)
+				if res.DuplicateMails == 1 { // the evidence, once: what email logged for it
+					for _, l := range linesWith(r.LogFile("email"), 0, p.id) {
+						t.Logf("  email: %s", l)
+					}
+				}
 			} else {
 				t.Errorf("%s: order %s emailed %d times", scenario, p.id, n)
 			}
