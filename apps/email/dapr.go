@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 
 	dapr "github.com/dapr/go-sdk/client"
 
@@ -82,6 +83,12 @@ type bindingClient interface {
 type daprMailer struct {
 	client  bindingClient
 	binding string
+	// mu allows one SMTP binding call at a time per process. The binding keeps each
+	// request's metadata (emailTo, subject) in the component's shared defaults, so two
+	// concurrent calls can mix them: load runs sent one customer's order to another
+	// customer (docs/benchmarks/duplicate-email-evidence.txt). A send to the SMTP server
+	// takes a few milliseconds; this is not what bounds throughput.
+	mu sync.Mutex
 }
 
 // Send sends through the SMTP binding. emailTo and subject go with every call: the binding
@@ -91,6 +98,8 @@ func (m *daprMailer) Send(ctx context.Context, msg message) error {
 	if err := events.ValidateEmail(msg.To); err != nil {
 		return fmt.Errorf("refusing to send to %q: %w", msg.To, err)
 	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	_, err := m.client.InvokeBinding(ctx, &dapr.InvokeBindingRequest{
 		Name: m.binding, Operation: "create", Data: []byte(msg.HTML),
 		Metadata: map[string]string{"emailTo": msg.To, "subject": msg.Subject, "emailCC": "", "emailBCC": ""},

@@ -105,3 +105,39 @@ func TestDaprClaims(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, found)
 }
+
+// concurrencyProbe is a binding client that records how many calls overlap.
+type concurrencyProbe struct {
+	mu       sync.Mutex
+	inFlight int
+	maxSeen  int
+}
+
+func (p *concurrencyProbe) InvokeBinding(_ context.Context, _ *dapr.InvokeBindingRequest) (*dapr.BindingEvent, error) {
+	p.mu.Lock()
+	p.inFlight++
+	p.maxSeen = max(p.maxSeen, p.inFlight)
+	p.mu.Unlock()
+	time.Sleep(2 * time.Millisecond)
+	p.mu.Lock()
+	p.inFlight--
+	p.mu.Unlock()
+	return &dapr.BindingEvent{}, nil
+}
+
+// The SMTP binding keeps per-request metadata in shared defaults, so concurrent calls mix
+// recipients and bodies: the mailer must send one at a time.
+func TestMailerSendsOneAtATime(t *testing.T) {
+	probe := &concurrencyProbe{}
+	m := &daprMailer{client: probe, binding: "smtp"}
+	var wg sync.WaitGroup
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			assert.NoError(t, m.Send(context.Background(), message{To: "a@example.com", Subject: "s", HTML: "h"}))
+		}()
+	}
+	wg.Wait()
+	assert.Equal(t, 1, probe.maxSeen)
+}
