@@ -17,8 +17,8 @@ deps: ## install the Debian packages the stack and tests use (nginx, kcat, chrom
 	@tools/deps.sh
 
 .PHONY: tools
-tools: ## build the pinned third-party tools (daprd, mailpit) into .tools/bin, once per version
-	@tools/build-tools.sh daprd mailpit
+tools: ## build the pinned third-party tools (daprd, mailpit, jaeger) into .tools/bin, once per version
+	@tools/build-tools.sh daprd mailpit jaeger
 
 .PHONY: build
 build: ## build every service and dev tool into bin/
@@ -27,6 +27,7 @@ build: ## build every service and dev tool into bin/
 	@go build -trimpath -o bin/broker ./tools/cmd/broker
 	@go build -trimpath -o bin/devstack ./tools/cmd/devstack
 	@go build -trimpath -o bin/dlq ./tools/cmd/dlq
+	@go build -trimpath -o bin/load ./tools/cmd/load
 
 .PHONY: run
 run: deps tools build ## set up (first time) and run the whole system; Ctrl-C stops it (CATALOG=path to serve another catalog)
@@ -39,6 +40,19 @@ infra: tools build ## run only Kafka, mailpit and the bank, for `dapr run -f dap
 .PHONY: dlq
 dlq: build ## list the dead-letter topics of a running stack (bin/dlq replay puts them back)
 	@bin/dlq list
+
+.PHONY: load
+load: build ## 30 s of mixed load through nginx on a running `make run` stack (see docs/BENCHMARKS.md)
+	@mkdir -p .run && bin/load -rate 200 -orders 0.1 -d 30s -json .run/load.json -svg .run/load.svg
+
+.PHONY: soak
+soak: build ## 10 minutes of mixed load, with each process's CPU and memory growth
+	@mkdir -p .run && bin/load -rate 200 -orders 0.05 -soak 10m -json .run/soak.json -svg .run/soak.svg
+
+.PHONY: bench
+bench: ## Go benchmarks of the hot paths (search, request decoding, events)
+	@cd apps/kit && go test -run - -bench . -benchmem ./catalog ./events ./service
+	@cd apps/api && go test -run - -bench . -benchmem
 
 .PHONY: lint
 lint: ## gofmt, go vet and staticcheck every module

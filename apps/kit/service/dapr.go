@@ -11,31 +11,13 @@ import (
 	"time"
 
 	dapr "github.com/dapr/go-sdk/client"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 )
 
 // maxDaprMessage bounds one message between an app and its sidecar (a catalog chunk, a
 // bulk read); daprd's own limit is set with --max-body-size.
 const maxDaprMessage = 16 << 20
-
-// NewDaprClient returns a go-sdk client for the sidecar's gRPC API at addr
-// ("127.0.0.1:50001"). Unlike the SDK's own constructors it does not block until the
-// sidecar answers: an app starts serving its port first (daprd waits for that port before
-// it loads subscriptions), and the connection comes up on its own, so a sidecar restart
-// does not need an app restart either. DAPR_API_TOKEN, when set, is sent on every call.
-func NewDaprClient(addr string) (dapr.Client, error) {
-	conn, err := grpc.NewClient(addr,
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxDaprMessage), grpc.MaxCallSendMsgSize(maxDaprMessage)),
-	)
-	if err != nil {
-		return nil, fmt.Errorf("dapr client for %s: %w", addr, err)
-	}
-	return dapr.NewClientWithConnection(conn), nil
-}
 
 // IsETagConflict reports whether a state write failed because the ETag no longer matched
 // or, with first-write concurrency, because the key already exists.

@@ -203,7 +203,10 @@ func orderIDOf(data []byte) string {
 	return v.OrderID
 }
 
-// NewTracedDaprClient is NewDaprClient whose every call to the sidecar is a client span
+// NewTracedDaprClient returns a go-sdk client for the sidecar's gRPC API at addr
+// ("127.0.0.1:50001"). It does not block until the sidecar answers (an app serves its port
+// first: daprd waits for that port before it loads subscriptions), and the connection
+// comes up on its own after a sidecar restart. Every call to the sidecar is a client span
 // ("publish order", "binding bank post /v1/charges", "state get orderstore") and carries
 // that span as the traceparent gRPC metadata, which daprd continues: its publish, binding
 // and state spans, and the CloudEvent's traceparent, join the caller's trace.

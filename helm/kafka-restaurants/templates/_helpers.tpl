@@ -315,6 +315,11 @@ spec:
             {{- with .env }}
             {{- toYaml . | nindent 12 }}
             {{- end }}
+            {{- if and .listenEnv $root.Values.dapr.tracing.appOtlpEndpoint }}
+            # The app's own spans (OTLP/HTTP), next to its sidecar's.
+            - name: OTEL_EXPORTER_OTLP_ENDPOINT
+              value: {{ $root.Values.dapr.tracing.appOtlpEndpoint | quote }}
+            {{- end }}
             {{- with $v.env }}
             {{- include "kr.env" . | indent 12 }}
             {{- end }}
