@@ -17,8 +17,9 @@ export NGINX_ORDER_RATE=${NGINX_ORDER_RATE:-2r/s}
 export NGINX_ORDER_BURST=${NGINX_ORDER_BURST:-5}
 # The frontend sidecar's API token (devstack sets it); empty means the sidecar needs none.
 export DAPR_API_TOKEN=${DAPR_API_TOKEN:-}
+export NGINX_CACHE_DIR=${NGINX_CACHE_DIR:-$run/cache}
 # Only these are substituted: nginx's own $variables stay as they are.
-envsubst '${NGINX_PORT} ${DAPR_HTTP_PORT} ${API_APP_ID} ${NGINX_ROOT} ${NGINX_ORDER_RATE} ${NGINX_ORDER_BURST} ${DAPR_API_TOKEN}' \
+envsubst '${NGINX_PORT} ${DAPR_HTTP_PORT} ${API_APP_ID} ${NGINX_ROOT} ${NGINX_ORDER_RATE} ${NGINX_ORDER_BURST} ${DAPR_API_TOKEN} ${NGINX_CACHE_DIR}' \
   <"$here/nginx/default.conf.template" >"$run/default.conf"
 
 user=""

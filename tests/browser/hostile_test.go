@@ -34,7 +34,7 @@ func hostileCatalog(t *testing.T) string {
 		"vegetarian": true, "delivery": true, "area": `<i>Area</i>`, "address": "1 <u>Test</u> St",
 		"timezone": "Asia/Jerusalem", "rating": 3.0, "currency": "ILS",
 		"hours": map[string]any{"mon": [][]string{{"00:00", "24:00"}}},
-		"menu":  []map[string]any{{"id": "m1", "name": hostileDish, "description": hostileDesc, "price": 1000, "tags": []string{`<em>x</em>`}}},
+		"menu":  []map[string]any{{"id": "m1", "name": hostileDish, "description": hostileDesc, "price": 1000, "tags": []string{"spicy"}}},
 	})
 	out, err := json.Marshal(cat)
 	require.NoError(t, err)

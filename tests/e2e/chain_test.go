@@ -136,6 +136,18 @@ func TestOrderChain(t *testing.T) {
 		assert.Equal(t, before, stack.TopicSize(t, "order"), "a rejected order must publish nothing")
 	})
 
+	t.Run("public catalog reads are cached for a second at nginx, order status never", func(t *testing.T) {
+		u := stack.WebURL + "/api/search?restaurant_style=Italian&cache_probe=" + t.Name()
+		first := stack.Do(t, http.MethodGet, u, nil, nil)
+		second := stack.Do(t, http.MethodGet, u, nil, nil)
+		require.Equal(t, http.StatusOK, second.Status)
+		assert.Equal(t, "MISS", first.Header.Get("X-Cache-Status"))
+		assert.Equal(t, "HIT", second.Header.Get("X-Cache-Status"))
+		assert.Equal(t, first.Body, second.Body)
+		r := stack.Do(t, http.MethodGet, stack.WebURL+"/api/orders/ord_00000000000000000000000000", nil, nil)
+		assert.Empty(t, r.Header.Get("X-Cache-Status"))
+	})
+
 	t.Run("unknown order is 404", func(t *testing.T) {
 		r := stack.Do(t, http.MethodGet, stack.WebURL+"/api/orders/ord_00000000000000000000000000", nil, nil)
 		assert.Equal(t, http.StatusNotFound, r.Status)
