@@ -18,7 +18,6 @@ import (
 // catalogClient is the part of the Dapr client the catalog watcher uses.
 type catalogClient interface {
 	GetState(ctx context.Context, storeName, key string, meta map[string]string) (*dapr.StateItem, error)
-	GetBulkState(ctx context.Context, storeName string, keys []string, meta map[string]string, parallelism int32) ([]*dapr.BulkStateItem, error)
 }
 
 // catalogWatcher keeps the search index of the catalog version the loader last published.
@@ -107,25 +106,19 @@ func (w *catalogWatcher) refresh(ctx context.Context) error {
 }
 
 func (w *catalogWatcher) load(ctx context.Context, p catalogstate.Pointer) (*catalog.Index, error) {
-	keys := p.Keys()
-	items, err := w.client.GetBulkState(ctx, w.store, keys, nil, 4)
-	if err != nil {
-		return nil, fmt.Errorf("read chunks: %w", err)
-	}
-	byKey := make(map[string][]byte, len(items))
-	for _, it := range items {
-		if it.Error != "" {
-			return nil, fmt.Errorf("read chunk %s: %s", it.Key, it.Error)
+	// One chunk per read: every message stays under the sidecar's gRPC limit (4 MiB by
+	// default) whatever the catalog's size; a bulk read of a 10,000-restaurant catalog
+	// would not.
+	chunks := make([][]byte, 0, p.Chunks)
+	for _, k := range p.Keys() {
+		item, err := w.client.GetState(ctx, w.store, k, nil)
+		if err != nil {
+			return nil, fmt.Errorf("read chunk %s: %w", k, err)
 		}
-		byKey[it.Key] = it.Value
-	}
-	chunks := make([][]byte, 0, len(keys))
-	for _, k := range keys {
-		c, ok := byKey[k]
-		if !ok || len(c) == 0 {
+		if item == nil || len(item.Value) == 0 {
 			return nil, fmt.Errorf("chunk %s is missing", k)
 		}
-		chunks = append(chunks, c)
+		chunks = append(chunks, item.Value)
 	}
 	data, err := catalogstate.Join(p, chunks)
 	if err != nil {
