@@ -21,17 +21,11 @@ func run(ctx context.Context, log *slog.Logger) error {
 		return err
 	}
 	log.Info("starting", "config", cfg.String())
-	stopTracing, err := service.StartTracingFromEnv(ctx, log, "api")
+	client, stop, err := service.StartDaprApp(ctx, log, "api", cfg.DaprGRPCAddr)
 	if err != nil {
 		return err
 	}
-	defer stopTracing()
-
-	client, err := service.NewTracedDaprClient(cfg.DaprGRPCAddr)
-	if err != nil {
-		return err
-	}
-	defer client.Close()
+	defer stop()
 
 	cat := newCatalogWatcher(client, cfg.CatalogStore, cfg.CatalogPoll, log)
 	go cat.Run(ctx)

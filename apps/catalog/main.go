@@ -20,16 +20,11 @@ func run(ctx context.Context, log *slog.Logger) error {
 		return err
 	}
 	log.Info("starting", "config", cfg.String())
-	stopTracing, err := service.StartTracingFromEnv(ctx, log, "catalog")
+	client, stop, err := service.StartDaprApp(ctx, log, "catalog", cfg.DaprGRPCAddr)
 	if err != nil {
 		return err
 	}
-	defer stopTracing()
-	client, err := service.NewTracedDaprClient(cfg.DaprGRPCAddr)
-	if err != nil {
-		return err
-	}
-	defer client.Close()
+	defer stop()
 
 	l := &loader{store: &daprCatalogStore{client: client, name: cfg.Store}, log: log, now: timeNow}
 	var src source

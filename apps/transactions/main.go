@@ -22,18 +22,12 @@ func run(ctx context.Context, log *slog.Logger) error {
 		return err
 	}
 	log.Info("starting", "config", cfg.String())
-	stopTracing, err := service.StartTracingFromEnv(ctx, log, "transactions")
+	client, stop, err := service.StartDaprApp(ctx, log, "transactions", cfg.DaprGRPCAddr)
 	if err != nil {
 		return err
 	}
-	defer stopTracing()
-	client, err := service.NewTracedDaprClient(cfg.DaprGRPCAddr)
-	if err != nil {
-		return err
-	}
-	defer client.Close()
+	defer stop()
 	rep := orderstatus.NewReporter("http://127.0.0.1:"+cfg.DaprHTTPPort, cfg.APIAppID, cfg.DaprAPIToken)
-	rep.Client.Transport = service.TracingTransport("report transition", rep.Client.Transport)
 
 	c := &consumer{
 		log:       log,

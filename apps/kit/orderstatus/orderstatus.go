@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/events"
+	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/service"
 )
 
 // ErrRefused means the API refused the transition as illegal for the order's state: the
@@ -33,11 +34,13 @@ type Reporter struct {
 	Client   *http.Client
 }
 
-// NewReporter returns a Reporter with a pooled HTTP client.
+// NewReporter returns a Reporter with a pooled HTTP client whose every report is a client
+// span ("report transition") carried to the API as traceparent.
 func NewReporter(sidecarURL, apiAppID, apiToken string) *Reporter {
+	transport := &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 90 * time.Second}
 	return &Reporter{
 		SidecarURL: sidecarURL, APIAppID: apiAppID, APIToken: apiToken,
-		Client: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 90 * time.Second}},
+		Client: &http.Client{Timeout: 10 * time.Second, Transport: service.TracingTransport("report transition", transport)},
 	}
 }
 

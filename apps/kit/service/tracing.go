@@ -390,3 +390,19 @@ func TraceIDOf(ctx context.Context) string {
 	}
 	return ""
 }
+
+// StartDaprApp is what every Dapr app of this system does at start: export its spans (when
+// OTEL_EXPORTER_OTLP_ENDPOINT is set) and connect a traced client to its sidecar at
+// grpcAddr. stop flushes the spans and closes the client.
+func StartDaprApp(ctx context.Context, log *slog.Logger, name, grpcAddr string) (client dapr.Client, stop func(), err error) {
+	stopTracing, err := StartTracingFromEnv(ctx, log, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	client, err = NewTracedDaprClient(grpcAddr)
+	if err != nil {
+		stopTracing()
+		return nil, nil, err
+	}
+	return client, func() { client.Close(); stopTracing() }, nil
+}
