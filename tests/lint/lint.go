@@ -255,6 +255,10 @@ type Apps struct {
 
 var literal = regexp.MustCompile(`"([^"\\\n]*)"`)
 
+// firstWrite finds a first-write save: the SDK option itself or the shared kit helper
+// (apps/kit/service.FirstWrite) that wraps it.
+var firstWrite = regexp.MustCompile(`StateConcurrencyFirstWrite|\bFirstWrite\(`)
+
 // LoadApps reads the run file (dapr/dapr.yaml) for each app's id and folder, then every
 // non-test Go file in that folder.
 func LoadApps(root string) (*Apps, error) {
@@ -285,7 +289,7 @@ func LoadApps(root string) (*Apps, error) {
 			if err != nil {
 				return nil, err
 			}
-			if strings.Contains(string(src), "StateConcurrencyFirstWrite") {
+			if firstWrite.Match(src) {
 				a.FirstWrite[app.AppID] = true
 			}
 			for _, m := range literal.FindAllStringSubmatch(string(src), -1) {

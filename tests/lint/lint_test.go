@@ -34,7 +34,9 @@ func TestComponentsPass(t *testing.T) {
 	require.NotEmpty(t, r.Subscriptions)
 	require.NotEmpty(t, r.Resiliencies)
 	require.Contains(t, apps.Routes, "/events/order")
-	require.True(t, apps.FirstWrite["email"], "email's first-write claims not found in its source")
+	for _, app := range []string{"api", "transactions", "email"} {
+		require.True(t, apps.FirstWrite[app], "%s's first-write claims not found in its source", app)
+	}
 	assert.Empty(t, Check(r, apps, OrderChain))
 }
 
