@@ -35,7 +35,7 @@ func loadConfig(lookup func(string) (string, bool)) (config, error) {
 		SMTPBinding:   env.String("SMTP_BINDING", "smtp"),
 		APIAppID:      env.String("API_APP_ID", "api"),
 		PublicURL:     env.String("PUBLIC_URL", "http://127.0.0.1:8080"),
-		Lease:         env.Duration("EMAIL_CLAIM_LEASE", 30*time.Second),
+		Lease:         env.Duration("EMAIL_CLAIM_LEASE", 2*time.Minute),
 		ShutdownGrace: env.Duration("SHUTDOWN_GRACE", 15*time.Second),
 	}
 	u, err := url.Parse(c.PublicURL)

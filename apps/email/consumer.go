@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/dapr/go-sdk/service/common"
@@ -103,7 +104,14 @@ func (c *consumer) handleConfirm(ctx context.Context, e *common.TopicEvent) (ret
 			return true, fmt.Errorf("claim: %w", err)
 		}
 		if err := c.mailer.Send(ctx, render(o, c.baseURL)); err != nil {
-			// Free the claim so the redelivery sends at once instead of waiting a lease.
+			if !surelyNotSent(err) {
+				// A timeout or a broken connection mid-send: the server may have the
+				// message and deliver it when it recovers. Keep the claim: the next
+				// delivery waits out its lease, preferring a late email to a second one.
+				log.WarnContext(ctx, "email outcome unknown; keeping the claim until its lease expires", "error", err, "lease", c.lease.String())
+				return true, fmt.Errorf("send email (outcome unknown): %w", err)
+			}
+			// Nothing reached the server: free the claim so the redelivery sends at once.
 			if rerr := c.claims.Release(context.WithoutCancel(ctx), o.OrderID, etag); rerr != nil {
 				log.WarnContext(ctx, "claim not released", "error", rerr)
 			}
@@ -145,4 +153,17 @@ func (c *consumer) markSent(ctx context.Context, orderID, etag string) error {
 		}
 	}
 	return err
+}
+
+// surelyNotSent reports whether a failed send certainly handed nothing to the SMTP server:
+// it could not connect, or the circuit breaker stopped the call before it was made.
+// Anything else (a timeout, a reset mid-conversation) leaves the outcome unknown.
+func surelyNotSent(err error) bool {
+	msg := strings.ToLower(err.Error())
+	for _, sure := range []string{"connection refused", "no such host", "no route to host", "circuit breaker is open", "network is unreachable"} {
+		if strings.Contains(msg, sure) {
+			return true
+		}
+	}
+	return false
 }

@@ -395,3 +395,35 @@ func TestConfirmRouteAnswersDapr(t *testing.T) {
 		})
 	}
 }
+
+// A send that timed out may have reached the server (a hung SMTP server stores it when it
+// wakes up): the claim stays, the redelivery within the lease sends nothing, and only a
+// claim older than the lease is sent again.
+func TestHandleConfirmUnknownSendOutcomeKeepsTheClaim(t *testing.T) {
+	h := newHarness()
+	h.mail.err = errors.New("rpc error: code = DeadlineExceeded desc = context deadline exceeded")
+	data := charged(t, events.OutcomePaid, nil)
+	retry, err := h.handle(context.Background(), data)
+	require.Error(t, err)
+	assert.True(t, retry)
+	_, held := h.claims.state(orderID)
+	assert.True(t, held, "the claim is kept: the email may have gone out")
+
+	h.mail.err = nil
+	retry, err = h.handle(context.Background(), data)
+	require.Error(t, err, "within the lease the redelivery waits")
+	assert.True(t, retry)
+	assert.Empty(t, h.mail.sent, "nothing sent twice while the outcome is unknown")
+}
+
+func TestSurelyNotSent(t *testing.T) {
+	for msg, want := range map[string]bool{
+		"dial tcp 127.0.0.1:1025: connect: connection refused": true,
+		"circuit breaker is open":                              true,
+		"context deadline exceeded":                            false,
+		"read tcp: connection reset by peer":                   false,
+		"smtp: 451 temporary failure":                          false,
+	} {
+		assert.Equal(t, want, surelyNotSent(errors.New(msg)), msg)
+	}
+}
