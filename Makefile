@@ -54,6 +54,10 @@ bench: ## Go benchmarks of the hot paths (search, request decoding, events)
 	@cd apps/kit && go test -run - -bench . -benchmem ./catalog ./events ./service
 	@cd apps/api && go test -run - -bench . -benchmem
 
+.PHONY: faults
+faults: deps tools build ## the fault-injection suite at full size (1,000 orders per scenario, about 8 min); prints its table
+	@cd tests && FAULTS=full go test -count=1 -timeout 30m -run TestFaults ./faults/; s=$$?; cat $(CURDIR)/.run/faults.md; exit $$s
+
 .PHONY: lint
 lint: ## gofmt, go vet and staticcheck every module
 	@tools/build-tools.sh staticcheck
