@@ -45,6 +45,8 @@ type scenario struct {
 	// services are not this suite's to fix): the duplicate or missing emails it causes are
 	// logged and tabled, and the scenario is skipped instead of failed until it is fixed.
 	knownBug string
+	// replicas runs more instances of an app in the same consumer group.
+	replicas map[string]int
 }
 
 var (
@@ -63,7 +65,7 @@ func TestFaults(t *testing.T) {
 	t.Logf("fault suite: full=%v, %d orders per scenario at %.0f/s", c.full, c.orders, c.rate)
 	for _, sc := range scenarios() {
 		t.Run(sc.name, func(t *testing.T) {
-			r := start(t, sc.env)
+			r := start(t, sc.env, sc.replicas)
 			card := sc.card
 			if card == nil {
 				card = mostlyApproved
@@ -206,6 +208,19 @@ func scenarios() []scenario {
 				t.Logf("mailpit stopped for %s", c.mailStop)
 				time.Sleep(c.mailStop) // the outage itself: nothing to await
 				require.NoError(t, r.signal("mailpit", 18 /* SIGCONT */))
+			},
+		},
+		{
+			// Two replicas of each consumer share their consumer group; killing one moves
+			// its partitions to the other mid-stream (a rebalance), and the restarted one
+			// takes some back: events in flight are redelivered to whichever owns them now.
+			name:     "kill-replicas",
+			replicas: map[string]int{"transactions": 2, "email": 2},
+			inject: func(t *testing.T, r *run, s *stream, c config) {
+				s.waitAnswered(c.orders / 3)
+				r.killAndRestart("transactions-2")
+				s.waitAnswered(2 * c.orders / 3)
+				r.killAndRestart("email-2")
 			},
 		},
 		{

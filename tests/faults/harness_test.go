@@ -143,8 +143,8 @@ func debugRunFile(t *testing.T, root string) string {
 
 // start runs the stack for one scenario (the caller holds the stack lock) in a temporary data folder: rate limit lifted,
 // broker fault endpoint on, services and sidecars at debug level, mailpit keeping every
-// message. extra adds environment per process.
-func start(t *testing.T, extra map[string]map[string]string) *run {
+// message. extra adds environment per process; replicas runs more instances of an app.
+func start(t *testing.T, extra map[string]map[string]string, replicas map[string]int) *run {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("starts the whole stack; skipped with -short")
@@ -176,7 +176,7 @@ func start(t *testing.T, extra map[string]map[string]string) *run {
 	data := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	s, err := devstack.Start(ctx, devstack.Options{Root: root, DataDir: data, RunFile: runFile, Env: env})
+	s, err := devstack.Start(ctx, devstack.Options{Root: root, DataDir: data, RunFile: runFile, Env: env, Replicas: replicas})
 	if err != nil {
 		dumpLogs(t, filepath.Join(data, "logs"))
 		t.Fatalf("start stack: %v", err)

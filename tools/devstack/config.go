@@ -46,6 +46,40 @@ type AppConfig struct {
 	DaprdLogDestination  string            `json:"daprdLogDestination,omitempty"`
 	AppLogDestination    string            `json:"appLogDestination,omitempty"`
 	RuntimePath          string            `json:"runtimePath,omitempty"`
+
+	// name is the process name of an extra replica ("transactions-2"); empty for the
+	// run file's own entry, whose processes are named after its app id.
+	name string
+}
+
+// procName is the name of the app's process; its sidecar's is procName()+"-dapr".
+func (a AppConfig) procName() string {
+	if a.name != "" {
+		return a.name
+	}
+	return a.AppID
+}
+
+// replicaPortStep separates the ports of replica r from replica r-1 (5001 → 6001 → 7001).
+const replicaPortStep = 1000
+
+// withReplicas appends, for every app in n with a count above one, further copies with the
+// same app id (so one Kafka consumer group) on shifted ports, named <appid>-2, <appid>-3...
+func (f *RunFile) withReplicas(n map[string]int) {
+	for _, a := range append([]AppConfig(nil), f.Apps...) {
+		for r := 2; r <= n[a.AppID]; r++ {
+			c := a
+			shift := (r - 1) * replicaPortStep
+			c.name = fmt.Sprintf("%s-%d", a.AppID, r)
+			if c.AppPort > 0 {
+				c.AppPort += shift
+			}
+			c.DaprHTTPPort += shift
+			c.DaprGRPCPort += shift
+			c.MetricsPort += shift
+			f.Apps = append(f.Apps, c)
+		}
+	}
 }
 
 // Infra lists the processes outside Dapr that the run file's components talk to.
@@ -186,11 +220,11 @@ func ports(f *RunFile, inf *Infra) (map[int]string, error) {
 	}
 	for _, a := range f.Apps {
 		if a.AppPort > 0 {
-			add(a.AppPort, a.AppID)
+			add(a.AppPort, a.procName())
 		}
-		add(a.DaprHTTPPort, a.AppID+" sidecar (HTTP)")
-		add(a.DaprGRPCPort, a.AppID+" sidecar (gRPC)")
-		add(a.MetricsPort, a.AppID+" sidecar (metrics)")
+		add(a.DaprHTTPPort, a.procName()+" sidecar (HTTP)")
+		add(a.DaprGRPCPort, a.procName()+" sidecar (gRPC)")
+		add(a.MetricsPort, a.procName()+" sidecar (metrics)")
 	}
 	if len(clashes) > 0 {
 		return nil, fmt.Errorf("ports claimed twice: %s", strings.Join(clashes, ", "))

@@ -46,6 +46,10 @@ type Options struct {
 	// sidecar answers 401 to a caller without DAPR_API_TOKEN, and an app answers 401 to
 	// anyone but its own sidecar.
 	NoTokens bool
+	// Replicas runs more than one instance of an app: {"transactions": 2} adds
+	// transactions-2 with its own sidecar (same app id, so the same Kafka consumer group)
+	// on ports shifted by 1000. Fault tests use it to kill one replica mid-stream.
+	Replicas map[string]int
 	// InfraOnly starts only the infrastructure (broker, mailpit, bank), for running the
 	// apps with the real dapr CLI (`dapr run -f dapr/`).
 	InfraOnly bool
@@ -119,6 +123,7 @@ func prepare(opts Options) (*Stack, error) {
 	if opts.InfraOnly {
 		rf = &RunFile{Version: 1}
 	}
+	rf.withReplicas(opts.Replicas)
 	portMap, err := ports(rf, inf)
 	if err != nil {
 		return nil, err
@@ -210,7 +215,7 @@ func (s *Stack) build() error {
 		}
 		sidecarEnv := withEnv(env, s.opts.Env[a.AppID+"-dapr"], root, data)
 		appEnv := withEnv(env, s.opts.Env[a.AppID], root, data)
-		s.add(&proc{name: a.AppID + "-dapr", dir: dir, argv: append([]string{daprd}, daprdArgs(a)...), env: sidecarEnv, log: s.sink},
+		s.add(&proc{name: a.procName() + "-dapr", dir: dir, argv: append([]string{daprd}, daprdArgs(a)...), env: sidecarEnv, log: s.sink},
 			Probe{HTTP: fmt.Sprintf("http://127.0.0.1:%d/v1.0/healthz", a.DaprHTTPPort)})
 		if len(a.Command) > 0 {
 			argv := append([]string(nil), a.Command...)
@@ -226,7 +231,7 @@ func (s *Stack) build() error {
 				}
 				probe.HTTP = fmt.Sprintf("http://127.0.0.1:%d%s", a.AppPort, path)
 			}
-			s.add(&proc{name: a.AppID, dir: dir, argv: argv, env: appEnv, log: s.sink}, probe)
+			s.add(&proc{name: a.procName(), dir: dir, argv: argv, env: appEnv, log: s.sink}, probe)
 		}
 	}
 	if len(missing) > 0 {

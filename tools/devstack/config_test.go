@@ -1,0 +1,77 @@
+package devstack
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func writeFile(t *testing.T, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "dapr.yaml")
+	require.NoError(t, os.WriteFile(p, []byte(content), 0o644))
+	return p
+}
+
+// The repository's own run file is what `make run` and the dapr CLI both read.
+func TestRepositoryRunFileLoads(t *testing.T) {
+	f, err := LoadRunFile("../../dapr/dapr.yaml")
+	require.NoError(t, err)
+	var ids []string
+	for _, a := range f.Apps {
+		ids = append(ids, a.AppID)
+		assert.NotEmpty(t, a.AppDirPath, a.AppID)
+	}
+	assert.ElementsMatch(t, []string{"frontend", "api", "transactions", "email", "catalog"}, ids)
+	inf, err := LoadInfra("../../dapr/infra.yaml")
+	require.NoError(t, err)
+	_, err = ports(f, inf)
+	require.NoError(t, err, "no port is claimed twice")
+}
+
+func TestRunFileRejects(t *testing.T) {
+	cases := map[string]string{
+		"wrong version":   "version: 2\napps: []\n",
+		"unknown field":   "version: 1\napps:\n  - appID: a\n    appDirPath: x\n    daprHTTPPort: 1\n    daprGRPCPort: 2\n    metricsPort: 3\n    appPrt: 5\n",
+		"no appDirPath":   "version: 1\napps:\n  - appID: a\n    daprHTTPPort: 1\n    daprGRPCPort: 2\n    metricsPort: 3\n",
+		"unpinned ports":  "version: 1\napps:\n  - appID: a\n    appDirPath: x\n",
+		"duplicate appID": "version: 1\napps:\n  - {appID: a, appDirPath: x, daprHTTPPort: 1, daprGRPCPort: 2, metricsPort: 3}\n  - {appID: a, appDirPath: y, daprHTTPPort: 4, daprGRPCPort: 5, metricsPort: 6}\n",
+	}
+	for name, content := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, err := LoadRunFile(writeFile(t, content))
+			assert.Error(t, err)
+		})
+	}
+}
+
+func TestReplicasShiftPortsAndKeepTheAppID(t *testing.T) {
+	f := &RunFile{Version: 1, Apps: []AppConfig{{AppID: "tx", AppDirPath: "x", AppPort: 5001, DaprHTTPPort: 3502, DaprGRPCPort: 50002, MetricsPort: 9192}}}
+	f.withReplicas(map[string]int{"tx": 3})
+	require.Len(t, f.Apps, 3)
+	assert.Equal(t, "tx", f.Apps[0].procName())
+	assert.Equal(t, "tx-2", f.Apps[1].procName())
+	assert.Equal(t, "tx", f.Apps[1].AppID, "same app id: same consumer group")
+	assert.Equal(t, 6001, f.Apps[1].AppPort)
+	assert.Equal(t, 7001, f.Apps[2].AppPort)
+	assert.Equal(t, 52002, f.Apps[2].DaprGRPCPort)
+	m, err := ports(f, &Infra{})
+	require.NoError(t, err)
+	assert.Len(t, m, 12)
+}
+
+func TestPortClaimedTwiceIsAnError(t *testing.T) {
+	f := &RunFile{Version: 1, Apps: []AppConfig{{AppID: "a", AppDirPath: "x", DaprHTTPPort: 9092, DaprGRPCPort: 2, MetricsPort: 3}}}
+	_, err := ports(f, &Infra{Processes: []InfraProcess{{Name: "broker", Ports: []int{9092}}}})
+	assert.ErrorContains(t, err, "9092")
+}
+
+func TestDaprdArgsSwitchOffPlacementAndScheduler(t *testing.T) {
+	args := daprdArgs(AppConfig{AppID: "api", AppPort: 5000, DaprHTTPPort: 3501, DaprGRPCPort: 50001, MetricsPort: 9191, ResourcesPaths: []string{"../../components"}})
+	assert.Contains(t, args, "--placement-host-address")
+	assert.Equal(t, "", args[len(args)-1], "empty scheduler address")
+	assert.Contains(t, args, "127.0.0.1", "sidecar APIs on loopback only")
+}
