@@ -54,6 +54,19 @@ bench: ## Go benchmarks of the hot paths (search, request decoding, events)
 	@cd apps/kit && go test -run - -bench . -benchmem ./catalog ./events ./service
 	@cd apps/api && go test -run - -bench . -benchmem
 
+# Each fuzz target runs for FUZZTIME on top of its committed corpus (which every `go test`
+# replays): request decoding, search parameters, event decoding, the catalog loader, the
+# topic handler and log redaction.
+FUZZTIME ?= 4s
+FUZZ := apps/api:FuzzPlaceOrder apps/kit/catalog:FuzzParse apps/kit/catalog:FuzzParseQuery \
+	apps/kit/events:FuzzDecodeOrderPlaced apps/kit/events:FuzzDecodeOrderCharged \
+	apps/kit/service:FuzzTopicHandler apps/kit/service:FuzzRedact apps/catalog:FuzzLoad
+
+.PHONY: fuzz
+fuzz: ## a short fuzzing run of every fuzz target (FUZZTIME=4s each; make fuzz FUZZTIME=5m to dig)
+	@for t in $(FUZZ); do d=$${t%%:*}; f=$${t##*:}; echo "== fuzz $$f ($$d)"; \
+	  (cd $$d && go test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) .) || exit 1; done
+
 .PHONY: faults
 faults: deps tools build ## the fault-injection suite at full size (1,000 orders per scenario, about 8 min); prints its table
 	@cd tests && FAULTS=full go test -count=1 -timeout 30m -run TestFaults ./faults/; s=$$?; cat $(CURDIR)/.run/faults.md; exit $$s
@@ -65,10 +78,11 @@ lint: ## gofmt, go vet and staticcheck every module
 	@for m in $(MODULES); do (cd $$m && go vet ./... && $(CURDIR)/.tools/bin/staticcheck ./...) || exit 1; done
 
 .PHONY: test
-test: deps tools build lint ## run every test: unit, fuzz corpora, end-to-end on real sidecars, browser, faults (short), chart validation
+test: deps tools build lint ## run every test: unit, fuzzing (short), end-to-end on real sidecars, browser, faults (short), chart validation
 	@set -o pipefail; for m in $(MODULES); do \
 	  echo "== $$m"; (cd $$m && go test -count=1 -timeout 25m ./...) || exit 1; \
 	done
+	@$(MAKE) --no-print-directory fuzz
 
 .PHONY: clean
 clean: ## remove builds and local data (not the tool cache)
