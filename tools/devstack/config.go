@@ -33,6 +33,7 @@ type AppConfig struct {
 	DaprHTTPPort         int               `json:"daprHTTPPort,omitempty"`
 	DaprGRPCPort         int               `json:"daprGRPCPort,omitempty"`
 	MetricsPort          int               `json:"metricsPort,omitempty"`
+	DaprInternalGRPCPort int               `json:"daprInternalGRPCPort,omitempty"`
 	Command              []string          `json:"command,omitempty"`
 	Env                  map[string]string `json:"env,omitempty"`
 	ResourcesPaths       []string          `json:"resourcesPaths,omitempty"`
@@ -77,6 +78,9 @@ func (f *RunFile) withReplicas(n map[string]int) {
 			c.DaprHTTPPort += shift
 			c.DaprGRPCPort += shift
 			c.MetricsPort += shift
+			// daprd picks its internal (sidecar-to-sidecar) port from the app id when none
+			// is set, so two replicas would pick the same one.
+			c.DaprInternalGRPCPort = c.DaprGRPCPort + 100
 			f.Apps = append(f.Apps, c)
 		}
 	}
@@ -225,6 +229,9 @@ func ports(f *RunFile, inf *Infra) (map[int]string, error) {
 		add(a.DaprHTTPPort, a.procName()+" sidecar (HTTP)")
 		add(a.DaprGRPCPort, a.procName()+" sidecar (gRPC)")
 		add(a.MetricsPort, a.procName()+" sidecar (metrics)")
+		if a.DaprInternalGRPCPort > 0 {
+			add(a.DaprInternalGRPCPort, a.procName()+" sidecar (internal gRPC)")
+		}
 	}
 	if len(clashes) > 0 {
 		return nil, fmt.Errorf("ports claimed twice: %s", strings.Join(clashes, ", "))

@@ -60,7 +60,8 @@ func TestReplicasShiftPortsAndKeepTheAppID(t *testing.T) {
 	assert.Equal(t, 52002, f.Apps[2].DaprGRPCPort)
 	m, err := ports(f, &Infra{})
 	require.NoError(t, err)
-	assert.Len(t, m, 12)
+	assert.Equal(t, 51102, f.Apps[1].DaprInternalGRPCPort, "replicas pin distinct internal ports")
+	assert.Len(t, m, 14)
 }
 
 func TestPortClaimedTwiceIsAnError(t *testing.T) {

@@ -295,6 +295,9 @@ func daprdArgs(a AppConfig) []string {
 		"--metrics-port", strconv.Itoa(a.MetricsPort),
 		"--dapr-listen-addresses", "127.0.0.1",
 	}
+	if a.DaprInternalGRPCPort > 0 {
+		args = append(args, "--dapr-internal-grpc-port", strconv.Itoa(a.DaprInternalGRPCPort))
+	}
 	if a.AppPort > 0 {
 		args = append(args, "--app-port", strconv.Itoa(a.AppPort))
 		if a.AppProtocol != "" {
