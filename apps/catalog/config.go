@@ -9,31 +9,23 @@ import (
 
 // config is the loader's environment, read once.
 type config struct {
-	Addr          string
-	DaprGRPCAddr  string
-	DaprHTTPPort  string
-	AppToken      string
-	Store         string
-	File          string
-	ConfigStore   string
-	ConfigKey     string
-	Poll          time.Duration
-	ShutdownGrace time.Duration
+	service.DaprApp
+	Store       string
+	File        string
+	ConfigStore string
+	ConfigKey   string
+	Poll        time.Duration
 }
 
 func loadConfig(lookup func(string) (string, bool)) (config, error) {
 	env := service.NewEnv(lookup)
 	c := config{
-		Addr:          env.String("CATALOG_ADDR", "127.0.0.1:"+env.String("APP_PORT", "5003")),
-		DaprGRPCAddr:  "127.0.0.1:" + env.String("DAPR_GRPC_PORT", "50001"),
-		DaprHTTPPort:  env.String("DAPR_HTTP_PORT", "3500"),
-		AppToken:      env.String("APP_API_TOKEN", ""),
-		Store:         env.String("CATALOG_STORE", "catalogstore"),
-		File:          env.String("CATALOG_FILE", ""),
-		ConfigStore:   env.String("CATALOG_CONFIG_STORE", ""),
-		ConfigKey:     env.String("CATALOG_CONFIG_KEY", "restaurants.json"),
-		Poll:          env.Duration("CATALOG_POLL", time.Second),
-		ShutdownGrace: env.Duration("SHUTDOWN_GRACE", 5*time.Second),
+		DaprApp:     env.DaprApp("CATALOG", "5003", 5*time.Second),
+		Store:       env.String("CATALOG_STORE", "catalogstore"),
+		File:        env.String("CATALOG_FILE", ""),
+		ConfigStore: env.String("CATALOG_CONFIG_STORE", ""),
+		ConfigKey:   env.String("CATALOG_CONFIG_KEY", "restaurants.json"),
+		Poll:        env.Duration("CATALOG_POLL", time.Second),
 	}
 	env.Check(c.File != "" || c.ConfigStore != "", "set CATALOG_FILE (a catalog file) or CATALOG_CONFIG_STORE (a Dapr configuration store)")
 	env.Check(c.Poll >= 100*time.Millisecond, "CATALOG_POLL must be at least 100ms")
@@ -45,5 +37,5 @@ func (c config) String() string {
 	if c.ConfigStore != "" {
 		src = "configuration store " + c.ConfigStore + " key " + c.ConfigKey
 	}
-	return fmt.Sprintf("addr=%s dapr=%s store=%s source=%s appToken=%s", c.Addr, c.DaprGRPCAddr, c.Store, src, service.Mask(c.AppToken))
+	return fmt.Sprintf("%s store=%s source=%s", c.DaprApp, c.Store, src)
 }

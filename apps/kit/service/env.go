@@ -95,3 +95,37 @@ func Mask(secret string) string {
 	}
 	return "(set)"
 }
+
+// DaprApp is the configuration every Dapr app of this system reads the same way.
+type DaprApp struct {
+	// Addr is where the app listens: <PREFIX>_ADDR, or 127.0.0.1:APP_PORT.
+	Addr string
+	// DaprGRPCAddr and DaprHTTPPort locate the app's own sidecar (DAPR_GRPC_PORT,
+	// DAPR_HTTP_PORT, set by daprd's launcher).
+	DaprGRPCAddr string
+	DaprHTTPPort string
+	// DaprAPIToken is the sidecar's API token, sent with every call to it.
+	DaprAPIToken string
+	// AppToken is the token the sidecar presents to the app; nothing else may call it.
+	AppToken string
+	// ShutdownGrace bounds the drain of requests and events in flight at shutdown.
+	ShutdownGrace time.Duration
+}
+
+// DaprApp reads the settings every app shares. prefix names the listen variable
+// ("API" → API_ADDR); port and grace are the app's defaults.
+func (e *Env) DaprApp(prefix, port string, grace time.Duration) DaprApp {
+	return DaprApp{
+		Addr:          e.String(prefix+"_ADDR", "127.0.0.1:"+e.String("APP_PORT", port)),
+		DaprGRPCAddr:  "127.0.0.1:" + e.String("DAPR_GRPC_PORT", "50001"),
+		DaprHTTPPort:  e.String("DAPR_HTTP_PORT", "3500"),
+		DaprAPIToken:  e.String("DAPR_API_TOKEN", ""),
+		AppToken:      e.String("APP_API_TOKEN", ""),
+		ShutdownGrace: e.Duration("SHUTDOWN_GRACE", grace),
+	}
+}
+
+// String is the shared part of an app's start-up config line, tokens masked.
+func (d DaprApp) String() string {
+	return fmt.Sprintf("addr=%s dapr=%s appToken=%s daprToken=%s", d.Addr, d.DaprGRPCAddr, Mask(d.AppToken), Mask(d.DaprAPIToken))
+}

@@ -143,3 +143,20 @@ func TestServe(t *testing.T) {
 		assert.Contains(t, err.Error(), ln.Addr().String())
 	})
 }
+
+func TestDaprAppSettings(t *testing.T) {
+	env := NewEnv(func(k string) (string, bool) {
+		v, ok := map[string]string{"APP_PORT": "6001", "DAPR_GRPC_PORT": "51002", "DAPR_API_TOKEN": "secret-dapr", "APP_API_TOKEN": "secret-app"}[k]
+		return v, ok
+	})
+	d := env.DaprApp("TRANSACTIONS", "5001", 15*time.Second)
+	require.NoError(t, env.Err())
+	assert.Equal(t, "127.0.0.1:6001", d.Addr, "APP_PORT from the launcher wins over the default")
+	assert.Equal(t, "127.0.0.1:51002", d.DaprGRPCAddr)
+	assert.Equal(t, "3500", d.DaprHTTPPort)
+	assert.Equal(t, 15*time.Second, d.ShutdownGrace)
+	assert.NotContains(t, d.String(), "secret", "tokens are masked in the start-up line")
+
+	withAddr := NewEnv(func(k string) (string, bool) { return map[string]string{"TRANSACTIONS_ADDR": ":5001"}[k], k == "TRANSACTIONS_ADDR" })
+	assert.Equal(t, ":5001", withAddr.DaprApp("TRANSACTIONS", "5001", time.Second).Addr, "the chart listens on the pod address")
+}
