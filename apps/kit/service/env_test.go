@@ -157,6 +157,8 @@ func TestDaprAppSettings(t *testing.T) {
 	assert.Equal(t, 15*time.Second, d.ShutdownGrace)
 	assert.NotContains(t, d.String(), "secret", "tokens are masked in the start-up line")
 
-	withAddr := NewEnv(func(k string) (string, bool) { return map[string]string{"TRANSACTIONS_ADDR": ":5001"}[k], k == "TRANSACTIONS_ADDR" })
+	withAddr := NewEnv(func(k string) (string, bool) {
+		return map[string]string{"TRANSACTIONS_ADDR": ":5001"}[k], k == "TRANSACTIONS_ADDR"
+	})
 	assert.Equal(t, ":5001", withAddr.DaprApp("TRANSACTIONS", "5001", time.Second).Addr, "the chart listens on the pod address")
 }
