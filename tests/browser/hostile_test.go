@@ -54,7 +54,7 @@ func TestHostileCatalog(t *testing.T) {
 	injected := `document.querySelectorAll('main img, main script, main svg, main b, main i, main u, main em').length`
 
 	t.Run("search results show the name as text", func(t *testing.T) {
-		b.run(t, "search for it", chromedp.Navigate(web+"/?q=test&vegetarian=true"))
+		b.run(t, "search for it", chromedp.Navigate(web+"/?q=onerror&vegetarian=true"))
 		b.waitFor(t, "the results", `document.querySelectorAll('#results .card').length > 0 && !document.getElementById('results').hasAttribute('aria-busy')`)
 		assert.Equal(t, []string{hostileName}, b.texts(t, "#results .card__title"))
 		assert.Equal(t, 0, eval[int](t, b, injected), "no element made from catalog data")
