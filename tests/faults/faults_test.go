@@ -61,7 +61,9 @@ func TestFaults(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the whole stack; skipped with -short")
 	}
-	t.Cleanup(lock(t))
+	// The suite holds the machine-wide stack lock from its first scenario to its last, so
+	// other stack tests do not slip in between and stretch the run.
+	t.Cleanup(stack.Lock(t))
 	t.Logf("fault suite: full=%v, %d orders per scenario at %.0f/s", c.full, c.orders, c.rate)
 	for _, sc := range scenarios() {
 		t.Run(sc.name, func(t *testing.T) {

@@ -91,24 +91,6 @@ func linesWith(path string, offset int64, s string) []string {
 	return out
 }
 
-// lock serialises stack runs across test binaries, with the same lock file as
-// tests/stack: every stack binds the same fixed ports. The suite holds it from its first
-// scenario to its last, so other tests do not slip in between and stretch the run.
-func lock(t *testing.T) func() {
-	t.Helper()
-	f, err := os.OpenFile(filepath.Join(os.TempDir(), "kafka-restaurants-stack.lock"), os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		t.Fatal(err)
-	}
-	return func() {
-		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-		_ = f.Close()
-	}
-}
-
 // debugRunFile writes a copy of dapr/dapr.yaml whose sidecars log at debug level (so the
 // card-data audit covers what daprd logs at its most verbose), with absolute app folders
 // so the copy can live in a temporary folder.

@@ -60,7 +60,7 @@ func Start(t testing.TB, opts Options) *Stack {
 			t.Fatalf("%s is missing: run `make tools build` (make test does)", bin)
 		}
 	}
-	unlock := lock(t)
+	unlock := Lock(t)
 	data := t.TempDir()
 	env := opts.Env
 	if env == nil {
@@ -110,8 +110,9 @@ func Root(t testing.TB) string {
 	}
 }
 
-// lock serialises stack tests across test binaries with an flock.
-func lock(t testing.TB) func() {
+// Lock serialises stack tests across test binaries with an flock; it returns the unlock.
+// Start takes it; a test that runs the launcher itself takes it directly.
+func Lock(t testing.TB) func() {
 	f, err := os.OpenFile(filepath.Join(os.TempDir(), "kafka-restaurants-stack.lock"), os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
 		t.Fatal(err)
