@@ -78,9 +78,6 @@ func (f *RunFile) withReplicas(n map[string]int) {
 			c.DaprHTTPPort += shift
 			c.DaprGRPCPort += shift
 			c.MetricsPort += shift
-			// daprd picks its internal (sidecar-to-sidecar) port from the app id when none
-			// is set, so two replicas would pick the same one.
-			c.DaprInternalGRPCPort = c.DaprGRPCPort + 100
 			f.Apps = append(f.Apps, c)
 		}
 	}
@@ -204,6 +201,18 @@ func (f *RunFile) merged(a AppConfig) AppConfig {
 	}
 	a.Env = env
 	return a
+}
+
+// pinInternalPorts gives every sidecar a fixed internal (sidecar-to-sidecar) gRPC port, its
+// HTTP port + 100 (3600 for 3500). Left unset, daprd derives one from the app id in
+// 47300-49347: inside the kernel's ephemeral range, where an outgoing connection can take
+// it first, and the same for two replicas of one app.
+func (f *RunFile) pinInternalPorts() {
+	for i := range f.Apps {
+		if f.Apps[i].DaprInternalGRPCPort == 0 {
+			f.Apps[i].DaprInternalGRPCPort = f.Apps[i].DaprHTTPPort + 100
+		}
+	}
 }
 
 // ports lists every port the stack will bind, named, for the fail-fast check; a port

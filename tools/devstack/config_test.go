@@ -28,8 +28,10 @@ func TestRepositoryRunFileLoads(t *testing.T) {
 	assert.ElementsMatch(t, []string{"frontend", "api", "transactions", "email", "catalog"}, ids)
 	inf, err := LoadInfra("../../dapr/infra.yaml")
 	require.NoError(t, err)
+	f.withReplicas(map[string]int{"transactions": 2, "email": 2})
+	f.pinInternalPorts()
 	_, err = ports(f, inf)
-	require.NoError(t, err, "no port is claimed twice")
+	require.NoError(t, err, "no port is claimed twice, replicas included")
 }
 
 func TestRunFileRejects(t *testing.T) {
@@ -51,6 +53,7 @@ func TestRunFileRejects(t *testing.T) {
 func TestReplicasShiftPortsAndKeepTheAppID(t *testing.T) {
 	f := &RunFile{Version: 1, Apps: []AppConfig{{AppID: "tx", AppDirPath: "x", AppPort: 5001, DaprHTTPPort: 3502, DaprGRPCPort: 50002, MetricsPort: 9192}}}
 	f.withReplicas(map[string]int{"tx": 3})
+	f.pinInternalPorts()
 	require.Len(t, f.Apps, 3)
 	assert.Equal(t, "tx", f.Apps[0].procName())
 	assert.Equal(t, "tx-2", f.Apps[1].procName())
@@ -60,8 +63,9 @@ func TestReplicasShiftPortsAndKeepTheAppID(t *testing.T) {
 	assert.Equal(t, 52002, f.Apps[2].DaprGRPCPort)
 	m, err := ports(f, &Infra{})
 	require.NoError(t, err)
-	assert.Equal(t, 51102, f.Apps[1].DaprInternalGRPCPort, "replicas pin distinct internal ports")
-	assert.Len(t, m, 14)
+	assert.Equal(t, 3602, f.Apps[0].DaprInternalGRPCPort, "internal ports are pinned below the ephemeral range")
+	assert.Equal(t, 4602, f.Apps[1].DaprInternalGRPCPort, "replicas pin distinct internal ports")
+	assert.Len(t, m, 15, "4 ports and an internal one per replica")
 }
 
 func TestPortClaimedTwiceIsAnError(t *testing.T) {

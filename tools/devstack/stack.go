@@ -124,6 +124,7 @@ func prepare(opts Options) (*Stack, error) {
 		rf = &RunFile{Version: 1}
 	}
 	rf.withReplicas(opts.Replicas)
+	rf.pinInternalPorts()
 	portMap, err := ports(rf, inf)
 	if err != nil {
 		return nil, err
