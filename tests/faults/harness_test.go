@@ -131,12 +131,6 @@ func start(t *testing.T, extra map[string]map[string]string, replicas map[string
 	if testing.Short() {
 		t.Skip("starts the whole stack; skipped with -short")
 	}
-	root := stack.Root(t)
-	for _, bin := range []string{"bin/api", "bin/transactions", "bin/email", "bin/bank", "bin/catalog", "bin/broker", ".tools/bin/daprd", ".tools/bin/mailpit"} {
-		if _, err := os.Stat(filepath.Join(root, bin)); err != nil {
-			t.Fatalf("%s is missing: run `make tools build` (make test does)", bin)
-		}
-	}
 	env := map[string]map[string]string{
 		"frontend":     {"NGINX_ORDER_RATE": "100000r/s", "NGINX_ORDER_BURST": "100000"},
 		"broker":       {"BROKER_ADMIN": "127.0.0.1:9644"},
@@ -154,24 +148,11 @@ func start(t *testing.T, extra map[string]map[string]string, replicas map[string
 			env[name][k] = v
 		}
 	}
-	runFile := debugRunFile(t, root)
-	data := t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	s, err := devstack.Start(ctx, devstack.Options{Root: root, DataDir: data, RunFile: runFile, Env: env, Replicas: replicas})
-	if err != nil {
-		dumpLogs(t, filepath.Join(data, "logs"))
-		t.Fatalf("start stack: %v", err)
-	}
-	r := &run{Stack: s, t: t, mail: &stack.Mailpit{URL: stack.MailpitURL}, bank: &stack.Bank{URL: stack.BankURL}}
-	t.Cleanup(func() {
-		// A scenario may leave mailpit stopped; a stopped process would not see SIGTERM.
-		_ = r.signal("mailpit", syscall.SIGCONT)
-		if t.Failed() {
-			dumpLogs(t, filepath.Join(data, "logs"))
-		}
-		s.Stop()
-	})
+	s := stack.Start(t, stack.Options{Env: env, RunFile: debugRunFile(t, stack.Root(t)), Replicas: replicas, Locked: true})
+	r := &run{Stack: s.Stack, t: t, mail: s.Mail, bank: s.Bank}
+	// Runs before the stack's own cleanup stops it: a scenario may leave mailpit stopped,
+	// and a stopped process would not see SIGTERM.
+	t.Cleanup(func() { _ = r.signal("mailpit", syscall.SIGCONT) })
 	var rest struct {
 		Menu []struct {
 			ID string `json:"id"`
@@ -209,18 +190,6 @@ func (r *run) killAndRestart(name string) {
 		r.t.Fatalf("restart %s: %v", name, err)
 	}
 	r.t.Logf("%s killed and restarted", name)
-}
-
-func dumpLogs(t *testing.T, dir string) {
-	entries, _ := os.ReadDir(dir)
-	for _, e := range entries {
-		b, _ := os.ReadFile(filepath.Join(dir, e.Name()))
-		lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-		if len(lines) > 12 {
-			lines = lines[len(lines)-12:]
-		}
-		t.Logf("---- %s\n%s", e.Name(), strings.Join(lines, "\n"))
-	}
 }
 
 // Cards the load uses (apps/bank/README.md).

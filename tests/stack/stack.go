@@ -44,6 +44,13 @@ type Options struct {
 	Catalog string
 	// ComponentsDir replaces components/ (see devstack.Options.ComponentsDir).
 	ComponentsDir string
+	// RunFile replaces dapr/dapr.yaml (e.g. a copy with sidecars at debug level).
+	RunFile string
+	// Replicas runs more instances of an app (see devstack.Options.Replicas).
+	Replicas map[string]int
+	// Locked says the caller already holds the stack lock (a suite that holds it across
+	// several stacks); Start then does not take it.
+	Locked bool
 }
 
 // Start starts the stack and registers its shutdown with t.Cleanup. Stack tests in all
@@ -55,12 +62,15 @@ func Start(t testing.TB, opts Options) *Stack {
 		t.Skip("starts the whole stack; skipped with -short")
 	}
 	root := Root(t)
-	for _, bin := range []string{"bin/api", "bin/transactions", "bin/email", "bin/bank", "bin/catalog", "bin/broker", ".tools/bin/daprd", ".tools/bin/mailpit"} {
+	for _, bin := range []string{"bin/api", "bin/transactions", "bin/email", "bin/bank", "bin/catalog", "bin/broker", ".tools/bin/daprd", ".tools/bin/mailpit", ".tools/bin/jaeger"} {
 		if _, err := os.Stat(filepath.Join(root, bin)); err != nil {
 			t.Fatalf("%s is missing: run `make tools build` (make test does)", bin)
 		}
 	}
-	unlock := Lock(t)
+	unlock := func() {}
+	if !opts.Locked {
+		unlock = Lock(t)
+	}
 	data := t.TempDir()
 	env := opts.Env
 	if env == nil {
@@ -74,7 +84,8 @@ func Start(t testing.TB, opts Options) *Stack {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	s, err := devstack.Start(ctx, devstack.Options{Root: root, DataDir: data, Env: env, ComponentsDir: opts.ComponentsDir})
+	s, err := devstack.Start(ctx, devstack.Options{Root: root, DataDir: data, Env: env, ComponentsDir: opts.ComponentsDir,
+		RunFile: opts.RunFile, Replicas: opts.Replicas})
 	if err != nil {
 		dumpLogs(t, filepath.Join(data, "logs"))
 		unlock()
