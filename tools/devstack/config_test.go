@@ -80,3 +80,24 @@ func TestDaprdArgsSwitchOffPlacementAndScheduler(t *testing.T) {
 	assert.Equal(t, "", args[len(args)-1], "empty scheduler address")
 	assert.Contains(t, args, "127.0.0.1", "sidecar APIs on loopback only")
 }
+
+// -trace-sampling rewrites the repository's Configuration into the data folder, changing
+// the sampling rate and nothing else; a rate that is not a number is refused.
+func TestSampledConfig(t *testing.T) {
+	data := t.TempDir()
+	s := &Stack{opts: Options{DataDir: data, TraceSampling: "0.1"}}
+	orig, err := os.ReadFile("../../dapr/config.yaml")
+	require.NoError(t, err)
+	path, err := s.sampledConfig("../../dapr/config.yaml")
+	require.NoError(t, err)
+	assert.Equal(t, data, filepath.Dir(path))
+	got, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Contains(t, string(got), `samplingRate: "0.1"`)
+	assert.NotContains(t, string(got), `samplingRate: "1"`)
+	assert.Equal(t, len(orig)+2, len(got), "only the rate changed")
+
+	s.opts.TraceSampling = "lots"
+	_, err = s.sampledConfig("../../dapr/config.yaml")
+	assert.ErrorContains(t, err, "trace sampling")
+}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -53,6 +54,14 @@ type Options struct {
 	// InfraOnly starts only the infrastructure (broker, mailpit, bank), for running the
 	// apps with the real dapr CLI (`dapr run -f dapr/`).
 	InfraOnly bool
+	// TraceSampling, when set ("0" to "1"), replaces the samplingRate of the Dapr
+	// Configuration every sidecar loads, through a copy under DataDir (benchmarks run at the
+	// production chart's 0.1; the checked-in dapr/config.yaml keeps 1 for debugging).
+	TraceSampling string
+	// Profiling serves pprof from every sidecar (daprd --enable-profiling, on its metrics
+	// port + 100) and from every Go app (PPROF_ADDR, on its app port + 200): see
+	// docs/BENCHMARKS.md for how the profiles are read.
+	Profiling bool
 }
 
 // Stack is a running local system.
@@ -216,7 +225,19 @@ func (s *Stack) build() error {
 		}
 		sidecarEnv := withEnv(env, s.opts.Env[a.AppID+"-dapr"], root, data)
 		appEnv := withEnv(env, s.opts.Env[a.AppID], root, data)
-		s.add(&proc{name: a.procName() + "-dapr", dir: dir, argv: append([]string{daprd}, daprdArgs(a)...), env: sidecarEnv, log: s.sink},
+		if s.opts.TraceSampling != "" {
+			if a.ConfigFilePath, err = s.sampledConfig(absJoin(appDir, a.ConfigFilePath)); err != nil {
+				return err
+			}
+		}
+		dargs := daprdArgs(a)
+		if s.opts.Profiling {
+			dargs = append(dargs, "--enable-profiling", "--profile-port", strconv.Itoa(a.MetricsPort+profilePortOffset))
+			if a.AppPort > 0 {
+				appEnv = append(appEnv, "PPROF_ADDR=127.0.0.1:"+strconv.Itoa(a.AppPort+appPprofOffset))
+			}
+		}
+		s.add(&proc{name: a.procName() + "-dapr", dir: dir, argv: append([]string{daprd}, dargs...), env: sidecarEnv, log: s.sink},
 			Probe{HTTP: fmt.Sprintf("http://127.0.0.1:%d/v1.0/healthz", a.DaprHTTPPort)})
 		if len(a.Command) > 0 {
 			argv := append([]string(nil), a.Command...)
@@ -286,6 +307,31 @@ func (s *Stack) sandbox(rel string, appTops map[string]bool) (string, error) {
 		return "", err
 	}
 	return filepath.Join(sb, rel), nil
+}
+
+// Where profiles are served when Options.Profiling is on: a sidecar on its metrics port
+// plus profilePortOffset (9190 → 9290), an app on its app port plus appPprofOffset
+// (5000 → 5200).
+const (
+	profilePortOffset = 100
+	appPprofOffset    = 200
+)
+
+var samplingRateLine = regexp.MustCompile(`(?m)^(\s*samplingRate:\s*).*$`)
+
+// sampledConfig writes a copy of the Dapr Configuration at path with the tracing
+// samplingRate set to Options.TraceSampling, and returns the copy's path.
+func (s *Stack) sampledConfig(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("trace sampling: %w", err)
+	}
+	if _, err := strconv.ParseFloat(s.opts.TraceSampling, 64); err != nil || !samplingRateLine.Match(b) {
+		return "", fmt.Errorf("trace sampling %q: need a number from 0 to 1 and a samplingRate line in %s", s.opts.TraceSampling, path)
+	}
+	out := samplingRateLine.ReplaceAll(b, []byte(`${1}"`+s.opts.TraceSampling+`"`))
+	dst := filepath.Join(s.opts.DataDir, "dapr-config-"+strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))+"-sampled.yaml")
+	return dst, os.WriteFile(dst, out, 0o644)
 }
 
 func daprdArgs(a AppConfig) []string {

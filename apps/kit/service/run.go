@@ -20,6 +20,7 @@ import (
 func Main(name string, run func(ctx context.Context, log *slog.Logger) error) {
 	log := NewLogger(os.Stdout, name)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	startPprof(ctx, log)
 	err := run(ctx, log)
 	stop()
 	if err != nil {

@@ -3,6 +3,7 @@
 // where everything is, and on Ctrl-C or SIGTERM stops everything it started.
 //
 //	devstack [-root .] [-catalog path/to/catalog.json] [-data .data] [-quiet]
+//	         [-trace-sampling 0.1] [-profile] [-infra-only]
 package main
 
 import (
@@ -34,6 +35,8 @@ func run(ctx context.Context, args []string) error {
 	catalog := fs.String("catalog", "", "catalog file to serve instead of the default one")
 	data := fs.String("data", "", "data folder (default ROOT/.data)")
 	quiet := fs.Bool("quiet", false, "do not echo process logs (they still go to DATA/logs)")
+	sampling := fs.String("trace-sampling", "", `tracing samplingRate for every sidecar, "0" to "1" (default: dapr/config.yaml's)`)
+	profiling := fs.Bool("profile", false, "serve pprof from every sidecar (metrics port + 100) and app (app port + 200)")
 	infraOnly := fs.Bool("infra-only", false, "start only Kafka, mailpit and the bank (for `dapr run -f dapr/`)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -45,7 +48,8 @@ func run(ctx context.Context, args []string) error {
 		}
 		*root = r
 	}
-	opts := devstack.Options{Root: *root, DataDir: *data, Console: os.Stdout, Env: map[string]map[string]string{}, InfraOnly: *infraOnly}
+	opts := devstack.Options{Root: *root, DataDir: *data, Console: os.Stdout, Env: map[string]map[string]string{}, InfraOnly: *infraOnly,
+		TraceSampling: *sampling, Profiling: *profiling}
 	if *quiet {
 		opts.Console = nil
 	}

@@ -1,0 +1,41 @@
+package service
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"os"
+)
+
+// startPprof serves Go's profiles on PPROF_ADDR when it is set (the local stack sets it
+// with `devstack -profile`; the chart never does). The address must be a loopback one:
+// profiles show the process's memory, so they are never exposed beyond the machine.
+// The server stops when ctx ends.
+func startPprof(ctx context.Context, log *slog.Logger) {
+	addr := os.Getenv("PPROF_ADDR")
+	if addr == "" {
+		return
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
+		log.Warn("PPROF_ADDR ignored: it must be a loopback address with a port", "addr", addr)
+		return
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		log.Warn("pprof not served", "addr", addr, "error", err)
+		return
+	}
+	srv := &http.Server{Handler: mux}
+	go func() { _ = srv.Serve(ln) }()
+	go func() { <-ctx.Done(); _ = srv.Close() }()
+	log.Info("serving pprof", "addr", "http://"+ln.Addr().String()+"/debug/pprof/")
+}
