@@ -73,6 +73,10 @@ type Config struct {
 	DeclineShare float64
 	// SearchLimit is the page size of searches (the API's default is 100).
 	SearchLimit int
+	// NoCache sends searches with "Cache-Control: no-cache", which nginx passes through its
+	// one-second cache to the sidecars and the API: the cost of a search nobody made
+	// a second before.
+	NoCache bool
 	// Mailpit and Bank are read to measure order-to-email latency and find duplicates;
 	// empty skips that check.
 	Mailpit string

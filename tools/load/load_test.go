@@ -33,6 +33,7 @@ type fakeStack struct {
 	twiceBank  map[int]bool
 	searchFail map[int]bool // by search number
 	searches   int
+	noCache    int // searches that asked past caches
 	bodies     []map[string]any
 }
 
@@ -47,6 +48,9 @@ func (f *fakeStack) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.URL.Path == "/search":
 		f.searches++
+		if r.Header.Get("Cache-Control") == "no-cache" {
+			f.noCache++
+		}
 		if f.searchFail[f.searches] {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			return
@@ -193,6 +197,25 @@ func TestRunCleanOpenModel(t *testing.T) {
 	rep.WriteTable(&table)
 	assert.Contains(t, table.String(), "lost (never final): 0")
 	assert.Contains(t, table.String(), "errors: none")
+}
+
+// -no-cache asks past nginx's cache on every measured search, and only when told to.
+func TestNoCacheAsksPastTheCache(t *testing.T) {
+	for _, noCache := range []bool{false, true} {
+		f := newFakeStack()
+		srv := httptest.NewServer(f)
+		cfg := testConfig(srv.URL)
+		cfg.OrderShare, cfg.NoCache = 0, noCache
+		rep, err := Run(context.Background(), cfg, nil)
+		srv.Close()
+		require.NoError(t, err)
+		require.EqualValues(t, 30, rep.Requests["search"].Sent)
+		if noCache {
+			assert.Equal(t, 30, f.noCache, "every measured search says no-cache")
+		} else {
+			assert.Zero(t, f.noCache)
+		}
+	}
 }
 
 func TestRunRefusesAStackWithoutCatalog(t *testing.T) {

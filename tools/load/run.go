@@ -249,6 +249,9 @@ func (r *runner) do(ctx context.Context, kind op, at time.Time, body []byte, dec
 	var err error
 	if kind == opSearch {
 		req, err = http.NewRequestWithContext(ctx, http.MethodGet, r.cfg.Target+"/search?"+string(body), nil)
+		if err == nil && r.cfg.NoCache {
+			req.Header.Set("Cache-Control", "no-cache")
+		}
 	} else {
 		req, err = http.NewRequestWithContext(ctx, http.MethodPost, r.cfg.Target+"/orders", bytes.NewReader(body))
 		if err == nil {

@@ -49,6 +49,7 @@ func run(ctx context.Context, args []string) (int, error) {
 	fs.DurationVar(&cfg.Warmup, "warmup", cfg.Warmup, "time at the start not counted in latencies")
 	fs.Float64Var(&cfg.OrderShare, "orders", cfg.OrderShare, "share of requests that place an order, 0..1")
 	fs.Float64Var(&cfg.DeclineShare, "declined", cfg.DeclineShare, "share of orders paid with the declined test card, 0..1")
+	fs.BoolVar(&cfg.NoCache, "no-cache", false, "send searches with Cache-Control: no-cache (past nginx's one-second cache)")
 	fs.IntVar(&cfg.SearchLimit, "limit", cfg.SearchLimit, "search page size, 1..100")
 	fs.StringVar(&cfg.Mailpit, "mailpit", cfg.Mailpit, "mailpit URL for order-to-email latency and duplicate emails (empty: skip)")
 	fs.StringVar(&cfg.Bank, "bank", cfg.Bank, "bank URL for duplicate charges (empty: skip)")
