@@ -31,13 +31,18 @@ const (
 	claimSent    = "sent"
 )
 
-// claimStore keeps claims with ETags.
+// claimStore keeps claims with ETags. On the usual path an email costs two writes (the
+// claim, then "sent") and no read: the claim is an insert that fails when one exists, and
+// only then is the existing claim read.
 type claimStore interface {
 	Get(ctx context.Context, orderID string) (claim, string, bool, error)
 	// Claim writes c if no claim exists (first write wins) or, with etag, replaces the one
-	// read with that etag. It returns the new etag, or errTaken.
-	Claim(ctx context.Context, orderID string, c claim, etag string) (string, error)
-	Release(ctx context.Context, orderID, etag string) error
+	// read with that etag. It returns errTaken when another delivery got there first.
+	Claim(ctx context.Context, orderID string, c claim, etag string) error
+	// MarkSent records that the email went out, whoever holds the claim: it is the truth.
+	MarkSent(ctx context.Context, orderID string, at time.Time) error
+	// Release deletes the claim if it is still mine (nobody took it over meanwhile).
+	Release(ctx context.Context, orderID string, mine claim) error
 }
 
 // errTaken means another delivery holds or changed the claim first.
@@ -85,24 +90,15 @@ func (c *consumer) handleConfirm(ctx context.Context, e *common.TopicEvent) (ret
 		log = log.With("traceId", tid)
 	}
 
-	cl, etag, found, err := c.claims.Get(ctx, o.OrderID)
-	if err != nil {
-		return true, fmt.Errorf("read claim: %w", err)
-	}
 	now := c.now()
-	switch {
-	case found && cl.State == claimSent:
+	mine := claim{State: claimSending, At: now}
+	sent, err := c.claim(ctx, o.OrderID, mine)
+	if err != nil {
+		return true, err
+	}
+	if sent {
 		log.InfoContext(ctx, "email already sent; not sending again")
-	case found && now.Sub(cl.At) < c.lease:
-		return true, errors.New("another delivery is sending this email")
-	default:
-		if !found {
-			etag = ""
-		}
-		etag, err = c.claims.Claim(ctx, o.OrderID, claim{State: claimSending, At: now}, etag)
-		if err != nil {
-			return true, fmt.Errorf("claim: %w", err)
-		}
+	} else {
 		if err := c.mailer.Send(ctx, render(o, c.baseURL)); err != nil {
 			if !surelyNotSent(err) {
 				// A timeout or a broken connection mid-send: the server may have the
@@ -112,12 +108,12 @@ func (c *consumer) handleConfirm(ctx context.Context, e *common.TopicEvent) (ret
 				return true, fmt.Errorf("send email (outcome unknown): %w", err)
 			}
 			// Nothing reached the server: free the claim so the redelivery sends at once.
-			if rerr := c.claims.Release(context.WithoutCancel(ctx), o.OrderID, etag); rerr != nil {
+			if rerr := c.claims.Release(context.WithoutCancel(ctx), o.OrderID, mine); rerr != nil {
 				log.WarnContext(ctx, "claim not released", "error", rerr)
 			}
 			return true, fmt.Errorf("send email: %w", err)
 		}
-		if err := c.markSent(ctx, o.OrderID, etag); err != nil {
+		if err := c.markSent(ctx, o.OrderID); err != nil {
 			log.ErrorContext(ctx, "email sent but not recorded; a redelivery after the lease may send it again", "error", err)
 			return true, err
 		}
@@ -139,11 +135,40 @@ func (c *consumer) handleConfirm(ctx context.Context, e *common.TopicEvent) (ret
 	return false, nil
 }
 
+// claim takes the order's email claim for this delivery. It answers sent=true when the
+// email already went out, and an error (to retry later) while another delivery holds a
+// claim younger than the lease. An older claim was left by a crash mid-send: it is taken
+// over.
+func (c *consumer) claim(ctx context.Context, orderID string, mine claim) (sent bool, err error) {
+	err = c.claims.Claim(ctx, orderID, mine, "")
+	if err == nil {
+		return false, nil
+	}
+	if !errors.Is(err, errTaken) {
+		return false, fmt.Errorf("claim: %w", err)
+	}
+	cl, etag, found, err := c.claims.Get(ctx, orderID)
+	switch {
+	case err != nil:
+		return false, fmt.Errorf("read claim: %w", err)
+	case !found:
+		return false, errors.New("the claim was released meanwhile; trying again")
+	case cl.State == claimSent:
+		return true, nil
+	case mine.At.Sub(cl.At) < c.lease:
+		return false, errors.New("another delivery is sending this email")
+	}
+	if err := c.claims.Claim(ctx, orderID, mine, etag); err != nil {
+		return false, fmt.Errorf("take over an expired claim: %w", err)
+	}
+	return false, nil
+}
+
 // markSent records the send, retrying briefly: a lost mark is the one way to a duplicate.
-func (c *consumer) markSent(ctx context.Context, orderID, etag string) error {
+func (c *consumer) markSent(ctx context.Context, orderID string) error {
 	var err error
 	for attempt := 0; attempt < 5; attempt++ {
-		if _, err = c.claims.Claim(ctx, orderID, claim{State: claimSent, At: c.now()}, etag); err == nil {
+		if err = c.claims.MarkSent(ctx, orderID, c.now()); err == nil {
 			return nil
 		}
 		select {

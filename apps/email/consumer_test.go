@@ -41,9 +41,12 @@ type fakeClaims struct {
 	mu         sync.Mutex
 	byOrder    map[string]storedClaim
 	getErr     error
+	claimErr   error
 	markErr    error
 	onMarkFail func()
 	releases   int
+	reads      int // Get calls
+	writes     int // Claim and MarkSent calls
 }
 
 func newFakeClaims() *fakeClaims { return &fakeClaims{byOrder: map[string]storedClaim{}} }
@@ -51,6 +54,7 @@ func newFakeClaims() *fakeClaims { return &fakeClaims{byOrder: map[string]stored
 func (s *fakeClaims) Get(_ context.Context, id string) (claim, string, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.reads++
 	if s.getErr != nil {
 		return claim{}, "", false, s.getErr
 	}
@@ -61,32 +65,43 @@ func (s *fakeClaims) Get(_ context.Context, id string) (claim, string, bool, err
 	return sc.c, strconv.Itoa(sc.etag), true, nil
 }
 
-func (s *fakeClaims) Claim(_ context.Context, id string, c claim, etag string) (string, error) {
+func (s *fakeClaims) Claim(_ context.Context, id string, c claim, etag string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if c.State == claimSent && s.markErr != nil {
-		if s.onMarkFail != nil {
-			s.onMarkFail()
-		}
-		return "", s.markErr
+	s.writes++
+	if s.claimErr != nil {
+		return s.claimErr
 	}
 	sc, ok := s.byOrder[id]
 	switch {
 	case etag == "" && ok:
-		return "", errTaken
+		return errTaken
 	case etag != "" && (!ok || strconv.Itoa(sc.etag) != etag):
-		return "", errTaken
+		return errTaken
 	}
-	sc = storedClaim{c: c, etag: sc.etag + 1}
-	s.byOrder[id] = sc
-	return strconv.Itoa(sc.etag), nil
+	s.byOrder[id] = storedClaim{c: c, etag: sc.etag + 1}
+	return nil
 }
 
-func (s *fakeClaims) Release(_ context.Context, id, etag string) error {
+func (s *fakeClaims) MarkSent(_ context.Context, id string, at time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.writes++
+	if s.markErr != nil {
+		if s.onMarkFail != nil {
+			s.onMarkFail()
+		}
+		return s.markErr
+	}
+	s.byOrder[id] = storedClaim{c: claim{State: claimSent, At: at}, etag: s.byOrder[id].etag + 1}
+	return nil
+}
+
+func (s *fakeClaims) Release(_ context.Context, id string, mine claim) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.releases++
-	if sc, ok := s.byOrder[id]; ok && strconv.Itoa(sc.etag) == etag {
+	if sc, ok := s.byOrder[id]; ok && sc.c == mine {
 		delete(s.byOrder, id)
 	}
 	return nil
@@ -248,6 +263,23 @@ func TestHandleConfirmSendsOneEmailPerOrder(t *testing.T) {
 	}
 }
 
+// The usual path writes the claim and then "sent", and reads nothing: the state store's
+// cost per email. A redelivery of a sent email costs one refused insert and one read.
+func TestHandleConfirmStoreTraffic(t *testing.T) {
+	h := newHarness()
+	data := charged(t, events.OutcomePaid, nil)
+	_, err := h.handle(context.Background(), data)
+	require.NoError(t, err)
+	assert.Equal(t, 2, h.claims.writes)
+	assert.Zero(t, h.claims.reads)
+
+	_, err = h.handle(context.Background(), data)
+	require.NoError(t, err)
+	assert.Equal(t, 3, h.claims.writes)
+	assert.Equal(t, 1, h.claims.reads)
+	assert.Len(t, h.mail.sent, 1)
+}
+
 func TestHandleConfirmClaims(t *testing.T) {
 	tests := []struct {
 		name      string
@@ -325,7 +357,11 @@ func TestHandleConfirmOtherFailures(t *testing.T) {
 		wantErr   bool
 		wantSent  int
 	}{
-		{"claim store unreadable", func(h *harness, _ context.CancelFunc) { h.claims.getErr = errors.New("sidecar down") }, true, true, 0},
+		{"claim store unreachable", func(h *harness, _ context.CancelFunc) { h.claims.claimErr = errors.New("sidecar down") }, true, true, 0},
+		{"a claim exists and cannot be read", func(h *harness, _ context.CancelFunc) {
+			h.claims.byOrder[orderID] = storedClaim{c: claim{State: claimSending, At: testNow.Add(-time.Hour)}, etag: 3}
+			h.claims.getErr = errors.New("sidecar down")
+		}, true, true, 0},
 		{"API refuses the transition (409)", func(h *harness, _ context.CancelFunc) {
 			h.rep.err = fmt.Errorf("%w: already confirmed", orderstatus.ErrRefused)
 		}, false, false, 1},

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	dapr "github.com/dapr/go-sdk/client"
 
@@ -44,34 +45,35 @@ func (s *daprClaims) Get(ctx context.Context, orderID string) (claim, string, bo
 	return c, item.Etag, true, nil
 }
 
-func (s *daprClaims) Claim(ctx context.Context, orderID string, c claim, etag string) (string, error) {
+func (s *daprClaims) Claim(ctx context.Context, orderID string, c claim, etag string) error {
 	b, err := json.Marshal(c)
 	if err != nil {
-		return "", err
+		return err
 	}
-	first := dapr.WithConcurrency(dapr.StateConcurrencyFirstWrite)
 	if etag == "" {
 		err = service.FirstWrite(ctx, s.client, s.store, claimKey(orderID), b, jsonMeta)
 	} else {
-		err = s.client.SaveStateWithETag(ctx, s.store, claimKey(orderID), b, etag, jsonMeta, first)
+		err = s.client.SaveStateWithETag(ctx, s.store, claimKey(orderID), b, etag, jsonMeta, dapr.WithConcurrency(dapr.StateConcurrencyFirstWrite))
 	}
 	if errors.Is(err, service.ErrKeyExists) || service.IsETagConflict(err) {
-		return "", errTaken
+		return errTaken
 	}
-	if err != nil {
-		return "", err
-	}
-	got, newTag, found, err := s.Get(ctx, orderID)
-	if err != nil {
-		return "", err
-	}
-	if !found || got != c {
-		return "", errTaken
-	}
-	return newTag, nil
+	return err
 }
 
-func (s *daprClaims) Release(ctx context.Context, orderID, etag string) error {
+func (s *daprClaims) MarkSent(ctx context.Context, orderID string, at time.Time) error {
+	b, err := json.Marshal(claim{State: claimSent, At: at})
+	if err != nil {
+		return err
+	}
+	return s.client.SaveState(ctx, s.store, claimKey(orderID), b, jsonMeta)
+}
+
+func (s *daprClaims) Release(ctx context.Context, orderID string, mine claim) error {
+	got, etag, found, err := s.Get(ctx, orderID)
+	if err != nil || !found || !got.At.Equal(mine.At) || got.State != mine.State {
+		return err // gone, or someone else's now: nothing of mine to free
+	}
 	return s.client.DeleteStateWithETag(ctx, s.store, claimKey(orderID), &dapr.ETag{Value: etag}, nil,
 		&dapr.StateOptions{Concurrency: dapr.StateConcurrencyFirstWrite})
 }

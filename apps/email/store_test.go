@@ -81,27 +81,39 @@ func TestDaprClaims(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, found)
 
-	etag, err := s.Claim(ctx, orderID, sending, "")
-	require.NoError(t, err)
-	require.NotEmpty(t, etag)
-
-	_, err = s.Claim(ctx, orderID, claim{State: claimSending, At: testNow.Add(time.Second)}, "")
-	assert.ErrorIs(t, err, errTaken, "a second delivery does not get the claim")
-
-	_, err = s.Claim(ctx, orderID, claim{State: claimSent, At: testNow}, "stale")
-	assert.ErrorIs(t, err, errTaken, "a stale ETag does not get it either")
-
-	sentTag, err := s.Claim(ctx, orderID, claim{State: claimSent, At: testNow}, etag)
-	require.NoError(t, err, "the holder marks it sent")
-	got, gotTag, found, err := s.Get(ctx, orderID)
+	require.NoError(t, s.Claim(ctx, orderID, sending, ""))
+	got, etag, found, err := s.Get(ctx, orderID)
 	require.NoError(t, err)
 	require.True(t, found)
-	assert.Equal(t, claimSent, got.State)
-	assert.Equal(t, sentTag, gotTag)
+	assert.Equal(t, sending, got)
 
-	assert.Error(t, s.Release(ctx, orderID, etag), "an old ETag cannot free a newer claim")
-	require.NoError(t, s.Release(ctx, orderID, sentTag))
+	err = s.Claim(ctx, orderID, claim{State: claimSending, At: testNow.Add(time.Second)}, "")
+	assert.ErrorIs(t, err, errTaken, "a second delivery does not get the claim")
+	err = s.Claim(ctx, orderID, claim{State: claimSending, At: testNow.Add(time.Second)}, "stale")
+	assert.ErrorIs(t, err, errTaken, "a stale ETag does not get it either")
+
+	later := claim{State: claimSending, At: testNow.Add(3 * time.Minute)}
+	require.NoError(t, s.Claim(ctx, orderID, later, etag), "the current ETag takes an expired claim over")
+	require.NoError(t, s.Release(ctx, orderID, sending), "releasing a claim taken over is a no-op")
+	got, _, found, err = s.Get(ctx, orderID)
+	require.NoError(t, err)
+	require.True(t, found, "the newer holder keeps it")
+	assert.Equal(t, later, got)
+
+	require.NoError(t, s.MarkSent(ctx, orderID, testNow.Add(4*time.Minute)))
+	got, _, _, err = s.Get(ctx, orderID)
+	require.NoError(t, err)
+	assert.Equal(t, claimSent, got.State)
+	require.NoError(t, s.Release(ctx, orderID, later), "a sent claim is never released")
 	_, _, found, err = s.Get(ctx, orderID)
+	require.NoError(t, err)
+	assert.True(t, found)
+
+	other := "ord_01jd8xq3v7k2m9p4r6t8w0y2zb"
+	mine := claim{State: claimSending, At: testNow}
+	require.NoError(t, s.Claim(ctx, other, mine, ""))
+	require.NoError(t, s.Release(ctx, other, mine), "the holder frees its claim")
+	_, _, found, err = s.Get(ctx, other)
 	require.NoError(t, err)
 	assert.False(t, found)
 }
