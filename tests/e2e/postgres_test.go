@@ -13,9 +13,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"sigs.k8s.io/yaml"
 
 	"github.com/kafka-restaurants/kafka-restaurants/tests/stack"
+	"github.com/kafka-restaurants/kafka-restaurants/tools/devstack"
 )
 
 // psql runs one SQL statement against the local PostgreSQL server.
@@ -31,40 +31,10 @@ func psql(t *testing.T, db, sql string) string {
 func postgresComponents(t *testing.T, root, db string) string {
 	t.Helper()
 	dir := t.TempDir()
-	files, err := filepath.Glob(filepath.Join(root, "components", "*.yaml"))
+	n, err := devstack.PostgresComponents(filepath.Join(root, "components"), dir,
+		"host=127.0.0.1 port=5432 user=postgres dbname="+db+" sslmode=disable")
 	require.NoError(t, err)
-	stores := 0
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		require.NoError(t, err)
-		var c map[string]any
-		require.NoError(t, yaml.Unmarshal(b, &c))
-		spec, _ := c["spec"].(map[string]any)
-		if c["kind"] == "Component" && spec["type"] == "state.sqlite" {
-			stores++
-			var meta []any
-			table := ""
-			for _, m := range spec["metadata"].([]any) {
-				m := m.(map[string]any)
-				switch m["name"] {
-				case "connectionString", "busyTimeout":
-					continue
-				case "tableName":
-					table = m["value"].(string)
-				}
-				meta = append(meta, m)
-			}
-			meta = append(meta,
-				map[string]any{"name": "connectionString", "value": "host=127.0.0.1 port=5432 user=postgres dbname=" + db + " sslmode=disable"},
-				map[string]any{"name": "metadataTableName", "value": table + "_metadata"})
-			spec["type"] = "state.postgresql"
-			spec["metadata"] = meta
-			b, err = yaml.Marshal(c)
-			require.NoError(t, err)
-		}
-		require.NoError(t, os.WriteFile(filepath.Join(dir, filepath.Base(f)), b, 0o644))
-	}
-	require.Equal(t, 4, stores, "the four state stores")
+	require.Equal(t, 4, n, "the four state stores")
 	return dir
 }
 

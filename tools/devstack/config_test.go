@@ -101,3 +101,24 @@ func TestSampledConfig(t *testing.T) {
 	_, err = s.sampledConfig("../../dapr/config.yaml")
 	assert.ErrorContains(t, err, "trace sampling")
 }
+
+// PostgresComponents turns each of the repository's four SQLite stores into PostgreSQL,
+// keeping its table and dropping the SQLite-only settings, and copies the rest unchanged.
+func TestPostgresComponents(t *testing.T) {
+	dst := t.TempDir()
+	n, err := PostgresComponents("../../components", dst, "host=db dbname=kr")
+	require.NoError(t, err)
+	assert.Equal(t, 4, n)
+	src, _ := filepath.Glob("../../components/*.yaml")
+	out, _ := filepath.Glob(filepath.Join(dst, "*.yaml"))
+	assert.Len(t, out, len(src))
+	b, err := os.ReadFile(filepath.Join(dst, "orderstore.yaml"))
+	require.NoError(t, err)
+	assert.Contains(t, string(b), "state.postgresql")
+	assert.Contains(t, string(b), "host=db dbname=kr")
+	assert.NotContains(t, string(b), "sqlite")
+	assert.NotContains(t, string(b), "busyTimeout")
+	orig, _ := os.ReadFile("../../components/pubsub.yaml")
+	copied, _ := os.ReadFile(filepath.Join(dst, "pubsub.yaml"))
+	assert.Equal(t, orig, copied)
+}

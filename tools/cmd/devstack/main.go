@@ -3,7 +3,7 @@
 // where everything is, and on Ctrl-C or SIGTERM stops everything it started.
 //
 //	devstack [-root .] [-catalog path/to/catalog.json] [-data .data] [-quiet]
-//	         [-trace-sampling 0.1] [-profile] [-infra-only]
+//	         [-trace-sampling 0.1] [-profile] [-postgres CONN] [-infra-only]
 package main
 
 import (
@@ -36,6 +36,7 @@ func run(ctx context.Context, args []string) error {
 	data := fs.String("data", "", "data folder (default ROOT/.data)")
 	quiet := fs.Bool("quiet", false, "do not echo process logs (they still go to DATA/logs)")
 	sampling := fs.String("trace-sampling", "", `tracing samplingRate for every sidecar, "0" to "1" (default: dapr/config.yaml's)`)
+	postgres := fs.String("postgres", "", `run the state stores on PostgreSQL, as the chart does: a connection string such as "host=127.0.0.1 port=5432 user=postgres dbname=kr sslmode=disable" (the database must exist; needs -data)`)
 	profiling := fs.Bool("profile", false, "serve pprof from every sidecar (metrics port + 100) and app (app port + 200)")
 	infraOnly := fs.Bool("infra-only", false, "start only Kafka, mailpit and the bank (for `dapr run -f dapr/`)")
 	if err := fs.Parse(args); err != nil {
@@ -62,6 +63,16 @@ func run(ctx context.Context, args []string) error {
 			return fmt.Errorf("catalog: %w", err)
 		}
 		opts.Env["catalog"] = map[string]string{"CATALOG_FILE": abs}
+	}
+	if *postgres != "" {
+		if *data == "" {
+			return errors.New("-postgres needs a -data folder of its own")
+		}
+		dir := filepath.Join(*data, "components-postgres")
+		if _, err := devstack.PostgresComponents(filepath.Join(*root, "components"), dir, *postgres); err != nil {
+			return fmt.Errorf("postgres components: %w", err)
+		}
+		opts.ComponentsDir = dir
 	}
 	fmt.Println("starting Kafka Restaurants...")
 	s, err := devstack.Start(ctx, opts)
