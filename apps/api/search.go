@@ -3,6 +3,7 @@ package main
 import (
 	"net/http"
 	"strconv"
+	"sync"
 
 	"github.com/go-chi/chi/v5"
 
@@ -31,14 +32,21 @@ func (a *api) search(w http.ResponseWriter, r *http.Request) {
 		service.WriteError(w, r, a.log, queryError(err))
 		return
 	}
-	results, total := ix.Search(q, a.now())
-	if results == nil {
-		results = []catalog.Summary{}
-	}
-	w.Header().Set("X-Total-Count", strconv.Itoa(total))
-	w.Header().Set("X-Catalog-Version", ix.Version())
-	service.WriteJSON(w, http.StatusOK, results)
+	buf := searchBufs.Get().(*[]byte)
+	defer searchBufs.Put(buf)
+	var total int
+	*buf, total = ix.AppendSearchJSON((*buf)[:0], q, a.now())
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("X-Total-Count", strconv.Itoa(total))
+	h.Set("X-Catalog-Version", ix.Version())
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(*buf)
 }
+
+// searchBufs holds answer buffers: a search answer is written in one Write from a buffer
+// that the next search reuses.
+var searchBufs = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
 
 func queryError(err error) error {
 	if qe, ok := err.(*catalog.QueryError); ok {

@@ -1,12 +1,16 @@
 package catalog
 
 import (
+	"bytes"
 	"cmp"
+	"encoding/json"
+	"fmt"
 	"math/bits"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -74,6 +78,10 @@ type Index struct {
 	rank  [sortKinds][]int32 // sort -> position -> rank in that order
 
 	scratch sync.Pool // *scratch
+
+	// heads caches each restaurant's Summary JSON without openNow (see summaryHead),
+	// filled on first use: memory only for restaurants that searches return.
+	heads []atomic.Pointer[[]byte]
 }
 
 type bitset []uint64
@@ -92,6 +100,7 @@ type schedule struct {
 type scratch struct {
 	mask, tmp bitset
 	hits      []int32
+	page      []int32
 	mow       []uint16
 	open      []bool
 }
@@ -215,6 +224,7 @@ func NewIndex(c *Catalog) *Index {
 
 	ix.buildOrder(SortRating, func(a, b *Restaurant) int { return cmp.Compare(b.Rating, a.Rating) })
 	ix.buildOrder(SortDelivery, func(a, b *Restaurant) int { return cmp.Compare(deliveryKey(a), deliveryKey(b)) })
+	ix.heads = make([]atomic.Pointer[[]byte], n)
 	ix.scratch.New = func() any {
 		return &scratch{mask: make(bitset, ix.words), tmp: make(bitset, ix.words), mow: make([]uint16, len(ix.locs)), open: make([]bool, len(ix.scheds))}
 	}
@@ -317,19 +327,76 @@ func (t *tokenizer) add(s string) {
 // many match in all. An out-of-range Limit or Offset is clamped rather than
 // rejected: ParseQuery is where user input is checked.
 func (ix *Index) Search(q Query, now time.Time) (results []Summary, total int) {
-	n := len(ix.rs)
-	if n == 0 {
-		return []Summary{}, 0
-	}
 	sc := ix.scratch.Get().(*scratch)
 	defer ix.scratch.Put(sc)
+	page, total := ix.find(q, now, sc)
+	results = make([]Summary, 0, len(page))
+	for _, p := range page {
+		results = append(results, ix.summary(int(p), now))
+	}
+	return results, total
+}
+
+// AppendSearchJSON appends the JSON array of Search's results to dst, followed by a
+// newline: the same bytes json.Encoder writes for them. Each restaurant's JSON is encoded
+// once per catalog version (on its first appearance in a result) and reused, so a search
+// allocates nothing but dst's growth.
+func (ix *Index) AppendSearchJSON(dst []byte, q Query, now time.Time) (_ []byte, total int) {
+	sc := ix.scratch.Get().(*scratch)
+	defer ix.scratch.Put(sc)
+	page, total := ix.find(q, now, sc)
+	dst = append(dst, '[')
+	for i, p := range page {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, ix.summaryHead(p)...)
+		if ix.openAt(int(p), now) {
+			dst = append(dst, openTrue...)
+		} else {
+			dst = append(dst, openFalse...)
+		}
+	}
+	return append(dst, ']', '\n'), total
+}
+
+// A Summary's JSON ends with its openNow field, the only one that changes with the time.
+const (
+	openTrue  = `,"openNow":true}`
+	openFalse = `,"openNow":false}`
+)
+
+// summaryHead is position p's Summary JSON up to (not including) its openNow field.
+func (ix *Index) summaryHead(p int32) []byte {
+	if h := ix.heads[p].Load(); h != nil {
+		return *h
+	}
+	s := ix.summary(int(p), time.Time{})
+	s.OpenNow = false
+	b, err := json.Marshal(s)
+	if err != nil || !bytes.HasSuffix(b, []byte(openFalse)) {
+		panic(fmt.Sprintf("catalog: summary JSON of %q does not end in openNow: %s (%v)", s.ID, b, err))
+	}
+	h := b[:len(b)-len(openFalse)]
+	ix.heads[p].Store(&h)
+	return h
+}
+
+// find runs a query and returns the positions of its page (held in sc until sc is put
+// back) and the number of matches before paging.
+func (ix *Index) find(q Query, now time.Time, sc *scratch) (page []int32, total int) {
+	n := len(ix.rs)
+	sc.page = sc.page[:0]
+	if n == 0 {
+		return sc.page, 0
+	}
 	m := sc.mask
 	m.fill(n)
 
 	if q.Style != "" {
 		bs, ok := ix.styleBits[fold(strings.TrimSpace(q.Style))]
 		if !ok {
-			return []Summary{}, 0
+			return sc.page, 0
 		}
 		m.and(bs)
 	}
@@ -355,17 +422,16 @@ func (ix *Index) Search(q Query, now time.Time) (results []Summary, total int) {
 	total = m.count()
 	limit, offset := q.page()
 	if offset >= total {
-		return []Summary{}, total
+		return sc.page, total
 	}
 	want := min(limit, total-offset)
-	results = make([]Summary, 0, want)
 	emit := func(p int32) bool {
 		if offset > 0 {
 			offset--
 			return true
 		}
-		results = append(results, ix.summary(int(p), now))
-		return len(results) < want
+		sc.page = append(sc.page, p)
+		return len(sc.page) < want
 	}
 
 	s := sortKind(q.Sort)
@@ -390,7 +456,7 @@ func (ix *Index) Search(q Query, now time.Time) (results []Summary, total int) {
 			}
 		}
 	}
-	return results, total
+	return sc.page, total
 }
 
 // matchWord sets dst to the restaurants with a word starting with w.

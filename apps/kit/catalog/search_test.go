@@ -1,7 +1,9 @@
 package catalog
 
 import (
+	"bytes"
 	"cmp"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net/url"
@@ -552,5 +554,33 @@ func TestOpenNowManySchedules(t *testing.T) {
 				assert.Equal(t, want[:min(len(want), MaxLimit)], names(got), at)
 			}
 		})
+	}
+}
+
+// AppendSearchJSON writes exactly what encoding/json writes for Search's results, over
+// random queries and times, for restaurants whose names need escaping too; a second call
+// (cached JSON) writes the same again.
+func TestAppendSearchJSONMatchesEncodingJSON(t *testing.T) {
+	c := Generate(3000, 7)
+	c.Restaurants[0].Name = `Fish & Chips <"Best"> ` + "caf\u00e9 \u2028"
+	c.Restaurants[1].Address = `1 "Quoted" Rd, <Tel Aviv>`
+	require.NoError(t, c.Seal())
+	ix := NewIndex(c)
+	rng := rand.New(rand.NewPCG(5, 6))
+	start := time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
+	queries := []Query{{}, {Name: "fish"}, {Limit: 100}}
+	for range 200 {
+		queries = append(queries, randomQuery(rng, ix))
+	}
+	for i, q := range queries {
+		now := start.Add(time.Duration(rng.IntN(7*24*60)) * time.Minute)
+		results, total := ix.Search(q, now)
+		var want bytes.Buffer
+		require.NoError(t, json.NewEncoder(&want).Encode(results))
+		for pass := range 2 {
+			got, gotTotal := ix.AppendSearchJSON(nil, q, now)
+			require.Equal(t, total, gotTotal, "query %d %+v", i, q)
+			require.Equal(t, want.String(), string(got), "query %d pass %d %+v", i, pass, q)
+		}
 	}
 }
