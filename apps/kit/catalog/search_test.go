@@ -584,3 +584,26 @@ func TestAppendSearchJSONMatchesEncodingJSON(t *testing.T) {
 		}
 	}
 }
+
+// Concurrent searches fill the JSON cache together and all write the same answer.
+func TestAppendSearchJSONConcurrent(t *testing.T) {
+	c := Generate(500, 9)
+	ix := NewIndex(c)
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	q := Query{Limit: 100}
+	want, _ := ix.AppendSearchJSON(nil, q, now)
+	ix = NewIndex(c) // a fresh, empty cache
+	var wg sync.WaitGroup
+	got := make([][]byte, 8)
+	for i := range got {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got[i], _ = ix.AppendSearchJSON(nil, q, now)
+		}()
+	}
+	wg.Wait()
+	for i := range got {
+		assert.Equal(t, string(want), string(got[i]))
+	}
+}
