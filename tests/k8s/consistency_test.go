@@ -720,7 +720,7 @@ func TestChartConfigurationMatchesLocal(t *testing.T) {
 	require.Len(t, configs, 1)
 	chart := configs[0].obj
 	assert.Equal(t, str(local, "metadata", "name"), str(chart, "metadata", "name"))
-	assert.Equal(t, dig(local, "spec", "metrics", "enabled"), dig(chart, "spec", "metrics", "enabled"))
+	assert.Equal(t, dig(local, "spec", "metrics"), dig(chart, "spec", "metrics"), "the same metrics settings, route labels included")
 	assert.Equal(t, true, dig(chart, "spec", "metrics", "enabled"))
 	assert.Equal(t, str(local, "spec", "tracing", "samplingRate"), str(chart, "spec", "tracing", "samplingRate"))
 	assert.ElementsMatch(t, sliceAt(local, "spec", "features"), sliceAt(chart, "spec", "features"))

@@ -155,6 +155,29 @@ func TestOneOrderIsObservableEndToEnd(t *testing.T) {
 		})
 	})
 
+	// Dapr's default labels HTTP metrics with the raw path: every order id would become a
+	// label value, one new time series per order in each sidecar on its way, without bound.
+	// dapr/config.yaml labels them by route instead.
+	t.Run("sidecar metrics are labelled by route, never by order id", func(t *testing.T) {
+		sidecars := map[string]string{"frontend": "http://127.0.0.1:9190"}
+		for name, u := range sidecarMetrics {
+			sidecars[name] = u
+		}
+		routes := map[string]bool{}
+		for name, u := range sidecars {
+			for series := range scrape(t, u+"/metrics") {
+				assert.NotContains(t, series, id, "%s sidecar", name)
+				for _, r := range []string{"/orders/{id}", "/internal/orders/{id}/transitions"} {
+					if strings.Contains(series, `path="`) && strings.Contains(series, r+`"`) {
+						routes[name+" "+r] = true
+					}
+				}
+			}
+		}
+		assert.True(t, routes["frontend /orders/{id}"], "the status polls through nginx count under their route: %v", routes)
+		assert.True(t, routes["api /internal/orders/{id}/transitions"], "the transition reports count under their route: %v", routes)
+	})
+
 	t.Run("one scan of the logs follows the order through every service", func(t *testing.T) {
 		byFile := map[string][]map[string]any{}
 		dir := filepath.Join(s.DataDir(), "logs")
