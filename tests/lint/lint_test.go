@@ -3,11 +3,13 @@ package lint
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"sigs.k8s.io/yaml"
 )
 
 func root(t *testing.T) string {
@@ -151,4 +153,55 @@ func copyDir(t *testing.T, src string) string {
 		require.NoError(t, os.WriteFile(filepath.Join(dst, e.Name()), b, 0o644))
 	}
 	return dst
+}
+
+// chiRoute finds a route an app registers (r.Get("/search", ...)); routeConst a route held
+// in a constant (routeOrder = "/events/order").
+var (
+	chiRoute   = regexp.MustCompile(`\br\.(?:Get|Post|Put|Patch|Delete)\("(/[^"]*)"`)
+	routeConst = regexp.MustCompile(`\broute\w* += "(/[^"]*)"`)
+)
+
+// Every route a sidecar calls is in the Configuration's metrics pathMatching list (the
+// chart's list is the same, tests/k8s): a route left out is labelled "" and its requests
+// vanish from the per-route sidecar dashboards. The probes come from the shared router.
+func TestSidecarMetricsKnowEveryRoute(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(root(t), "dapr", "config.yaml"))
+	require.NoError(t, err)
+	var cfg struct {
+		Spec struct {
+			Metrics struct {
+				HTTP struct {
+					IncreasedCardinality *bool    `json:"increasedCardinality"`
+					PathMatching         []string `json:"pathMatching"`
+				} `json:"http"`
+			} `json:"metrics"`
+		} `json:"spec"`
+	}
+	require.NoError(t, yaml.Unmarshal(b, &cfg))
+	h := cfg.Spec.Metrics.HTTP
+	require.NotNil(t, h.IncreasedCardinality)
+	assert.False(t, *h.IncreasedCardinality, "raw paths as labels make a series per order id")
+	routes := map[string]bool{"/healthz": true, "/readyz": true}
+	for _, app := range []string{"api", "transactions", "email"} {
+		files, err := filepath.Glob(filepath.Join(root(t), "apps", app, "*.go"))
+		require.NoError(t, err)
+		for _, f := range files {
+			if strings.HasSuffix(f, "_test.go") {
+				continue
+			}
+			src, err := os.ReadFile(f)
+			require.NoError(t, err)
+			for _, re := range []*regexp.Regexp{chiRoute, routeConst} {
+				for _, m := range re.FindAllStringSubmatch(string(src), -1) {
+					routes[m[1]] = true
+				}
+			}
+		}
+	}
+	require.Contains(t, routes, "/orders/{id}", "the route scan found the API's routes")
+	require.Contains(t, routes, "/events/order-confirm", "the route scan found the consumers' routes")
+	for r := range routes {
+		assert.Contains(t, h.PathMatching, r, "dapr/config.yaml metrics.http.pathMatching")
+	}
 }
