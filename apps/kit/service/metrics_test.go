@@ -52,6 +52,7 @@ func TestMetricsMiddlewareLabelsByRoutePattern(t *testing.T) {
 	for _, req := range []struct{ method, path string }{
 		{"GET", "/orders/ord_1"}, {"GET", "/orders/ord_2"}, {"POST", "/orders"},
 		{"GET", "/no/such/route/1"}, {"GET", "/no/such/route/2"}, {"GET", "/healthz"},
+		{"BREW", "/orders"}, {"X-RANDOM-1", "/orders/ord_3"},
 	} {
 		r.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(req.method, req.path, nil))
 	}
@@ -66,6 +67,7 @@ func TestMetricsMiddlewareLabelsByRoutePattern(t *testing.T) {
 		{"a 5xx keeps its code", `kafkarestaurants_http_requests_total{code="503",method="POST",route="/orders"}`, 1},
 		{"unknown paths share one series", `kafkarestaurants_http_requests_total{code="404",method="GET",route="unmatched"}`, 2},
 		{"latency is timed per route", `kafkarestaurants_http_request_duration_seconds_count{method="GET",route="/orders/{id}"}`, 2},
+		{"invented methods share one label", `kafkarestaurants_http_requests_total{code="405",method="OTHER",route="unmatched"}`, 2},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -77,6 +79,8 @@ func TestMetricsMiddlewareLabelsByRoutePattern(t *testing.T) {
 			assert.NotContains(t, series, "/healthz")
 			assert.NotContains(t, series, "ord_1")
 			assert.NotContains(t, series, "/no/such")
+			assert.NotContains(t, series, "BREW")
+			assert.NotContains(t, series, "X-RANDOM")
 		}
 	})
 }
