@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
+	"time"
 )
 
 // startPprof serves Go's profiles on PPROF_ADDR when it is set (the local stack sets it
@@ -29,13 +30,10 @@ func startPprof(ctx context.Context, log *slog.Logger) {
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		log.Warn("pprof not served", "addr", addr, "error", err)
-		return
-	}
-	srv := &http.Server{Handler: mux}
-	go func() { _ = srv.Serve(ln) }()
-	go func() { <-ctx.Done(); _ = srv.Close() }()
-	log.Info("serving pprof", "addr", "http://"+ln.Addr().String()+"/debug/pprof/")
+	log = log.With("server", "pprof")
+	go func() {
+		if err := Serve(ctx, log, &http.Server{Addr: addr, Handler: mux}, time.Second); err != nil {
+			log.Warn("pprof not served", "error", err)
+		}
+	}()
 }
