@@ -251,6 +251,9 @@ type Apps struct {
 	Literals map[string]map[string]bool
 	// FirstWrite lists the apps whose source saves state with first-write concurrency.
 	FirstWrite map[string]bool
+	// Served holds, by app id, the routes an app registers (r.Get("/search", ...)) or
+	// keeps in a route constant (routeOrder = "/events/order").
+	Served map[string]map[string]bool
 }
 
 var literal = regexp.MustCompile(`"([^"\\\n]*)"`)
@@ -258,6 +261,12 @@ var literal = regexp.MustCompile(`"([^"\\\n]*)"`)
 // firstWrite finds a first-write save: the SDK option itself or the shared kit helper
 // (apps/kit/service.FirstWrite) that wraps it.
 var firstWrite = regexp.MustCompile(`StateConcurrencyFirstWrite|\bFirstWrite\(`)
+
+// served finds a route an app registers with chi, or one held in a route constant.
+var served = []*regexp.Regexp{
+	regexp.MustCompile(`\br\.(?:Get|Post|Put|Patch|Delete)\("(/[^"]*)"`),
+	regexp.MustCompile(`\broute\w* += "(/[^"]*)"`),
+}
 
 // LoadApps reads the run file (dapr/dapr.yaml) for each app's id and folder, then every
 // non-test Go file in that folder.
@@ -276,11 +285,12 @@ func LoadApps(root string) (*Apps, error) {
 	if err := yaml.Unmarshal(b, &rf); err != nil {
 		return nil, fmt.Errorf("%s: %w", runFile, err)
 	}
-	a := &Apps{Routes: map[string][]string{}, Literals: map[string]map[string]bool{}, FirstWrite: map[string]bool{}}
+	a := &Apps{Routes: map[string][]string{}, Literals: map[string]map[string]bool{}, FirstWrite: map[string]bool{}, Served: map[string]map[string]bool{}}
 	for _, app := range rf.Apps {
 		dir := filepath.Join(filepath.Dir(runFile), app.AppDirPath)
 		files, _ := filepath.Glob(filepath.Join(dir, "*.go"))
 		lits := map[string]bool{}
+		a.Served[app.AppID] = map[string]bool{}
 		for _, f := range files {
 			if strings.HasSuffix(f, "_test.go") {
 				continue
@@ -291,6 +301,11 @@ func LoadApps(root string) (*Apps, error) {
 			}
 			if firstWrite.Match(src) {
 				a.FirstWrite[app.AppID] = true
+			}
+			for _, re := range served {
+				for _, m := range re.FindAllStringSubmatch(string(src), -1) {
+					a.Served[app.AppID][m[1]] = true
+				}
 			}
 			for _, m := range literal.FindAllStringSubmatch(string(src), -1) {
 				lits[m[1]] = true

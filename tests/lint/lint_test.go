@@ -3,7 +3,6 @@ package lint
 import (
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 
@@ -155,13 +154,6 @@ func copyDir(t *testing.T, src string) string {
 	return dst
 }
 
-// chiRoute finds a route an app registers (r.Get("/search", ...)); routeConst a route held
-// in a constant (routeOrder = "/events/order").
-var (
-	chiRoute   = regexp.MustCompile(`\br\.(?:Get|Post|Put|Patch|Delete)\("(/[^"]*)"`)
-	routeConst = regexp.MustCompile(`\broute\w* += "(/[^"]*)"`)
-)
-
 // Every route a sidecar calls is in the Configuration's metrics pathMatching list (the
 // chart's list is the same, tests/k8s): a route left out is labelled "" and its requests
 // vanish from the per-route sidecar dashboards. The probes come from the shared router.
@@ -182,21 +174,12 @@ func TestSidecarMetricsKnowEveryRoute(t *testing.T) {
 	h := cfg.Spec.Metrics.HTTP
 	require.NotNil(t, h.IncreasedCardinality)
 	assert.False(t, *h.IncreasedCardinality, "raw paths as labels make a series per order id")
+	apps, err := LoadApps(root(t))
+	require.NoError(t, err)
 	routes := map[string]bool{"/healthz": true, "/readyz": true}
 	for _, app := range []string{"api", "transactions", "email"} {
-		files, err := filepath.Glob(filepath.Join(root(t), "apps", app, "*.go"))
-		require.NoError(t, err)
-		for _, f := range files {
-			if strings.HasSuffix(f, "_test.go") {
-				continue
-			}
-			src, err := os.ReadFile(f)
-			require.NoError(t, err)
-			for _, re := range []*regexp.Regexp{chiRoute, routeConst} {
-				for _, m := range re.FindAllStringSubmatch(string(src), -1) {
-					routes[m[1]] = true
-				}
-			}
+		for r := range apps.Served[app] {
+			routes[r] = true
 		}
 	}
 	require.Contains(t, routes, "/orders/{id}", "the route scan found the API's routes")
