@@ -156,13 +156,8 @@ func scenarios() []scenario {
 			},
 		},
 		{
-			name: "kill-sidecars",
-			inject: func(t *testing.T, r *run, s *stream, c config) {
-				s.waitAnswered(c.orders / 3)
-				r.killAndRestart("transactions-dapr")
-				s.waitAnswered(2 * c.orders / 3)
-				r.killAndRestart("email-dapr")
-			},
+			name:   "kill-sidecars",
+			inject: killAtThirds("transactions-dapr", "email-dapr"),
 		},
 		{
 			name:     "broker-outage",
@@ -218,12 +213,7 @@ func scenarios() []scenario {
 			// takes some back: events in flight are redelivered to whichever owns them now.
 			name:     "kill-replicas",
 			replicas: map[string]int{"transactions": 2, "email": 2},
-			inject: func(t *testing.T, r *run, s *stream, c config) {
-				s.waitAnswered(c.orders / 3)
-				r.killAndRestart("transactions-2")
-				s.waitAnswered(2 * c.orders / 3)
-				r.killAndRestart("email-2")
-			},
+			inject:   killAtThirds("transactions-2", "email-2"),
 		},
 		{
 			name:   "poison-event",
@@ -246,6 +236,17 @@ func scenarios() []scenario {
 				}
 			},
 		},
+	}
+}
+
+// killAtThirds SIGKILLs and restarts first once a third of the stream is answered, and
+// second at two thirds.
+func killAtThirds(first, second string) func(*testing.T, *run, *stream, config) {
+	return func(t *testing.T, r *run, s *stream, c config) {
+		s.waitAnswered(c.orders / 3)
+		r.killAndRestart(first)
+		s.waitAnswered(2 * c.orders / 3)
+		r.killAndRestart(second)
 	}
 }
 
