@@ -30,15 +30,20 @@ func receive(t *testing.T, updates <-chan []byte) []byte {
 	}
 }
 
-func TestFileSource(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "restaurants.json")
-	require.NoError(t, os.WriteFile(path, []byte(catalogV1), 0o644))
-	src := &fileSource{path: path, poll: 10 * time.Millisecond}
-	updates := make(chan []byte)
+// watch starts src.Watch and returns its updates and a stop that waits for it to return.
+func watch(src *fileSource) (updates chan []byte, stop func()) {
+	updates = make(chan []byte)
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() { errc <- src.Watch(ctx, updates) }()
-	t.Cleanup(func() { cancel(); <-errc })
+	return updates, func() { cancel(); <-errc }
+}
+
+func TestFileSource(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "restaurants.json")
+	require.NoError(t, os.WriteFile(path, []byte(catalogV1), 0o644))
+	updates, stop := watch(&fileSource{path: path, poll: 10 * time.Millisecond})
+	t.Cleanup(stop)
 
 	assert.Equal(t, catalogV1, string(receive(t, updates)), "the file as it is at start")
 
@@ -62,17 +67,12 @@ func TestFileSourceSeesASameSizeChangeRightAfterARead(t *testing.T) {
 	for i := range 20 {
 		path := filepath.Join(t.TempDir(), "restaurants.json")
 		require.NoError(t, os.WriteFile(path, []byte(catalogV1), 0o644))
-		src := &fileSource{path: path, poll: 5 * time.Millisecond}
-		updates := make(chan []byte)
-		ctx, cancel := context.WithCancel(context.Background())
-		errc := make(chan error, 1)
-		go func() { errc <- src.Watch(ctx, updates) }()
+		updates, stop := watch(&fileSource{path: path, poll: 5 * time.Millisecond})
 		require.Equal(t, catalogV1, string(receive(t, updates)))
 		require.NoError(t, os.WriteFile(path+".tmp", []byte(catalogV2), 0o644))
 		require.NoError(t, os.Rename(path+".tmp", path))
 		assert.Equal(t, catalogV2, string(receive(t, updates)), "round %d", i)
-		cancel()
-		<-errc
+		stop()
 	}
 }
 
