@@ -31,7 +31,7 @@ func receive(t *testing.T, updates <-chan []byte) []byte {
 }
 
 // watch starts src.Watch and returns its updates and a stop that waits for it to return.
-func watch(src *fileSource) (updates chan []byte, stop func()) {
+func watch(src source) (updates chan []byte, stop func()) {
 	updates = make(chan []byte)
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
@@ -111,11 +111,8 @@ func (f *fakeConfig) SubscribeConfigurationItems(_ context.Context, _ string, _ 
 func TestConfigSource(t *testing.T) {
 	f := &fakeConfig{value: catalogV1, ready: make(chan struct{})}
 	src := &configSource{client: f, store: "catalogsource", key: "restaurants.json", log: service.NewLogger(&bytes.Buffer{}, "catalog")}
-	updates := make(chan []byte)
-	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	go func() { errc <- src.Watch(ctx, updates) }()
-	t.Cleanup(func() { cancel(); <-errc })
+	updates, stop := watch(src)
+	t.Cleanup(stop)
 
 	assert.Equal(t, catalogV1, string(receive(t, updates)))
 	<-f.ready
