@@ -190,6 +190,7 @@ func (s *Stack) build() error {
 	daprd := need(s.opts.Daprd)
 	runDir := filepath.Dir(s.opts.RunFile)
 	appTops := map[string]bool{}
+	sampled := map[string]string{} // Configuration path -> its copy with TraceSampling
 	for _, a := range s.run.Apps {
 		if rel, err := filepath.Rel(root, absJoin(runDir, a.AppDirPath)); err == nil {
 			appTops[strings.SplitN(rel, string(filepath.Separator), 2)[0]] = true
@@ -226,9 +227,14 @@ func (s *Stack) build() error {
 		sidecarEnv := withEnv(env, s.opts.Env[a.AppID+"-dapr"], root, data)
 		appEnv := withEnv(env, s.opts.Env[a.AppID], root, data)
 		if s.opts.TraceSampling != "" {
-			if a.ConfigFilePath, err = s.sampledConfig(absJoin(appDir, a.ConfigFilePath)); err != nil {
-				return err
+			// Every app names the same Configuration: write its copy once.
+			orig := absJoin(appDir, a.ConfigFilePath)
+			if sampled[orig] == "" {
+				if sampled[orig], err = s.sampledConfig(orig); err != nil {
+					return err
+				}
 			}
+			a.ConfigFilePath = sampled[orig]
 		}
 		dargs := daprdArgs(a)
 		if s.opts.Profiling {
