@@ -1,5 +1,5 @@
 // Command broker is the local Kafka: an in-process, Kafka-protocol broker (franz-go's kfake)
-// on 127.0.0.1 that Dapr's pubsub.kafka component (Sarama) talks to as it would to a real
+// on 127.0.0.1 (or, with -listen and -advertise, in a pod behind a Service) that Dapr's pubsub.kafka component (Sarama) talks to as it would to a real
 // cluster. It creates the topics the system uses up front, optionally keeps its log in a
 // data directory so messages survive a restart, and stops cleanly on SIGINT or SIGTERM.
 //
@@ -46,19 +46,26 @@ func run(ctx context.Context, log *slog.Logger, args []string) error {
 	port := fs.Int("port", 9092, "port to listen on (127.0.0.1)")
 	topics := fs.String("topics", DefaultTopics, "topics to create, as name:partitions,...")
 	data := fs.String("data", "", "directory to persist the log in (empty: memory only)")
+	host := fs.String("listen", "127.0.0.1", "address to bind (0.0.0.0 in a pod)")
+	advertise := fs.String("advertise", "", "host name clients are told to connect to (empty: the bound address); in a cluster, the broker's Service name")
 	adminAddr := fs.String("admin", os.Getenv("BROKER_ADMIN"), "loopback address of the fault/offsets endpoint for tests (empty: off; default $BROKER_ADMIN)")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := validHost(*host); err != nil {
 		return err
 	}
 	opts, err := clusterOptions(*port, *topics, *data)
 	if err != nil {
 		return err
 	}
+	listen := listener(*host, *advertise, net.Listen)
 	var g *gate
 	if *adminAddr != "" {
-		g = newGate(net.Listen)
-		opts = append(opts, kfake.ListenFn(g.Listen))
+		g = newGate(listen)
+		listen = g.Listen
 	}
+	opts = append(opts, kfake.ListenFn(listen))
 	c, err := kfake.NewCluster(opts...)
 	if err != nil {
 		return fmt.Errorf("start broker on port %d: %w", *port, err)
