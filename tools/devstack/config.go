@@ -51,6 +51,11 @@ type AppConfig struct {
 	// name is the process name of an extra replica ("transactions-2"); empty for the
 	// run file's own entry, whose processes are named after its app id.
 	name string
+	// daprd is where the dapr CLI would take daprd from (<runtime>/bin/daprd), set by
+	// resolve; runtimeChosen says the runtime folder was named (runtimePath or
+	// DAPR_RUNTIME_PATH) rather than the CLI's $HOME/.dapr default.
+	daprd         string
+	runtimeChosen bool
 }
 
 // procName is the name of the app's process; its sidecar's is procName()+"-dapr".
@@ -105,7 +110,8 @@ type Probe struct {
 	HTTP string `json:"http,omitempty"`
 }
 
-// LoadRunFile reads and checks a run file; relative paths stay relative to the file's folder.
+// LoadRunFile reads and checks a run file; its paths stay as written (resolve makes them
+// absolute by the dapr CLI's rules).
 func LoadRunFile(path string) (*RunFile, error) {
 	var rf struct {
 		Version int         `json:"version"`
@@ -165,17 +171,161 @@ func readYAML(path string, v any) error {
 	return nil
 }
 
-// merged returns the app's settings with the common section filling what the app leaves unset.
-func (f *RunFile) merged(a AppConfig) AppConfig {
-	c := f.Common
+// The dapr CLI's rules for a run file (dapr/cli v1.18.0, pkg/runfileconfig GetApps and
+// pkg/standalone), which resolve below follows so that `make run` and `dapr run -f dapr/`
+// read dapr/dapr.yaml the same way:
+//   - every path may start with ~/ (the home folder); an absolute path stays as it is;
+//   - common's configFilePath, resourcesPaths and runtimePath are relative to the folder
+//     of the run file; each app's appDirPath too;
+//   - an app's own configFilePath, resourcesPaths and runtimePath are relative to its
+//     appDirPath; a path that is named but does not exist is an error;
+//   - resources: the app's resourcesPaths, else <appDirPath>/.dapr/resources if it exists,
+//     else common's resourcesPaths, else <runtime>/components;
+//   - Configuration: the app's configFilePath, else <appDirPath>/.dapr/config.yaml if it
+//     exists, else common's configFilePath, else <runtime>/config.yaml;
+//   - <runtime> is <runtimePath>/.dapr (the app's runtimePath, else common's), else
+//     $DAPR_RUNTIME_PATH/.dapr, else $HOME/.dapr; daprd is <runtime>/bin/daprd;
+//   - any other setting the app leaves unset is common's; env is common's with the app's
+//     keys on top;
+//   - daprd and the app's command run in appDirPath, so a relative command (one with a /)
+//     and any relative path in the env or in the components are relative to it.
+const (
+	cliDir       = ".dapr"       // standalone.DefaultDaprDirName
+	cliResources = "resources"   // standalone.DefaultResourcesDirName
+	cliConfig    = "config.yaml" // standalone.DefaultConfigFileName
+	cliComps     = "components"  // the runtime folder's components (dapr init)
+)
+
+// host is what the dapr CLI reads from the machine while it resolves a run file.
+type host struct {
+	getenv func(string) string    // DAPR_RUNTIME_PATH
+	home   func() (string, error) // ~/ and the default runtime folder $HOME/.dapr
+}
+
+var osHost = host{getenv: os.Getenv, home: os.UserHomeDir}
+
+// resolve returns every app of the run file at runFile as the dapr CLI runs it: common
+// merged in, every path absolute (see the rules above), daprd's location found.
+func (f *RunFile) resolve(runFile string, h host) ([]AppConfig, error) {
+	baseDir, err := filepath.Abs(filepath.Dir(runFile))
+	if err != nil {
+		return nil, err
+	}
+	common := f.Common
+	common.ResourcesPaths = append([]string(nil), common.ResourcesPaths...)
+	if err := h.absPaths(baseDir, &common); err != nil {
+		return nil, fmt.Errorf("%s: common: %w", runFile, err)
+	}
+	apps := make([]AppConfig, 0, len(f.Apps))
+	for _, a := range f.Apps {
+		a.ResourcesPaths = append([]string(nil), a.ResourcesPaths...)
+		a.Command = append([]string(nil), a.Command...)
+		if err := h.absPath(baseDir, &a.AppDirPath); err != nil {
+			return nil, fmt.Errorf("%s: app %q: %w", runFile, a.AppID, err)
+		}
+		if err := h.absPaths(a.AppDirPath, &a); err != nil {
+			return nil, fmt.Errorf("%s: app %q: %w", runFile, a.AppID, err)
+		}
+		if a.RuntimePath == "" {
+			a.RuntimePath = common.RuntimePath
+		}
+		runtime, explicit, err := h.runtimeDir(a.RuntimePath)
+		if err != nil {
+			return nil, fmt.Errorf("%s: app %q: %w", runFile, a.AppID, err)
+		}
+		if len(a.ResourcesPaths) == 0 {
+			local := filepath.Join(a.AppDirPath, cliDir, cliResources)
+			switch {
+			case exists(local):
+				a.ResourcesPaths = []string{local}
+			case len(common.ResourcesPaths) > 0:
+				a.ResourcesPaths = common.ResourcesPaths
+			default:
+				a.ResourcesPaths = []string{filepath.Join(runtime, cliComps)}
+			}
+		}
+		if a.ConfigFilePath == "" {
+			local := filepath.Join(a.AppDirPath, cliDir, cliConfig)
+			switch {
+			case exists(local):
+				a.ConfigFilePath = local
+			case strings.TrimSpace(common.ConfigFilePath) != "":
+				a.ConfigFilePath = common.ConfigFilePath
+			default:
+				a.ConfigFilePath = filepath.Join(runtime, cliConfig)
+			}
+		}
+		a.daprd = filepath.Join(runtime, "bin", "daprd")
+		a.runtimeChosen = explicit
+		if len(a.Command) > 0 && strings.Contains(a.Command[0], "/") {
+			a.Command[0] = absJoin(a.AppDirPath, a.Command[0])
+		}
+		apps = append(apps, mergeCommon(common, a))
+	}
+	return apps, nil
+}
+
+// absPaths resolves c's configFilePath, runtimePath and resourcesPaths against base.
+func (h host) absPaths(base string, c *AppConfig) error {
+	for _, p := range []*string{&c.ConfigFilePath, &c.RuntimePath} {
+		if err := h.absPath(base, p); err != nil {
+			return err
+		}
+	}
+	for i := range c.ResourcesPaths {
+		if err := h.absPath(base, &c.ResourcesPaths[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// absPath makes *p absolute against base (after ~/) and checks that it exists, as the
+// CLI's resolvePathToAbsAndValidate does, with the CLI's own words when it does not.
+func (h host) absPath(base string, p *string) error {
+	if *p == "" {
+		return nil
+	}
+	if rest, ok := strings.CutPrefix(*p, "~/"); ok {
+		home, err := h.home()
+		if err != nil {
+			return fmt.Errorf("error in getting the home directory for %s: %w", *p, err)
+		}
+		*p = filepath.Join(home, rest)
+	}
+	*p = absJoin(base, *p)
+	if _, err := os.Stat(*p); err != nil {
+		return fmt.Errorf("error in getting the file info for %s: %w", *p, err)
+	}
+	return nil
+}
+
+// runtimeDir is the CLI's standalone.GetDaprRuntimePath: <runtimePath>/.dapr, else
+// $DAPR_RUNTIME_PATH/.dapr, else $HOME/.dapr. explicit says it was not the $HOME default.
+func (h host) runtimeDir(runtimePath string) (dir string, explicit bool, err error) {
+	if p := strings.TrimSpace(runtimePath); p != "" {
+		return filepath.Join(p, cliDir), true, nil
+	}
+	if p := strings.TrimSpace(h.getenv("DAPR_RUNTIME_PATH")); p != "" {
+		return filepath.Join(p, cliDir), true, nil
+	}
+	home, err := h.home()
+	if err != nil {
+		return "", false, err
+	}
+	return filepath.Join(home, cliDir), false, nil
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// mergeCommon returns the app's settings with the common section filling what the app
+// leaves unset, and common's env under the app's.
+func mergeCommon(c, a AppConfig) AppConfig {
 	if a.AppProtocol == "" {
 		a.AppProtocol = c.AppProtocol
-	}
-	if len(a.ResourcesPaths) == 0 {
-		a.ResourcesPaths = c.ResourcesPaths
-	}
-	if a.ConfigFilePath == "" {
-		a.ConfigFilePath = c.ConfigFilePath
 	}
 	if a.LogLevel == "" {
 		a.LogLevel = c.LogLevel
@@ -189,8 +339,17 @@ func (f *RunFile) merged(a AppConfig) AppConfig {
 	if a.AppHealthCheckPath == "" {
 		a.AppHealthCheckPath = c.AppHealthCheckPath
 	}
+	if !a.EnableAppHealthCheck {
+		a.EnableAppHealthCheck = c.EnableAppHealthCheck
+	}
 	if a.MaxBodySize == "" {
 		a.MaxBodySize = c.MaxBodySize
+	}
+	if a.DaprdLogDestination == "" {
+		a.DaprdLogDestination = c.DaprdLogDestination
+	}
+	if a.AppLogDestination == "" {
+		a.AppLogDestination = c.AppLogDestination
 	}
 	env := map[string]string{}
 	for k, v := range c.Env {

@@ -29,7 +29,10 @@ type Options struct {
 	// the bank's ledger, process logs). Default Root/.data. Tests pass a temporary folder
 	// so their runs never touch a developer's data.
 	DataDir string
-	// Daprd is the daprd binary; default Root/.tools/bin/daprd.
+	// Daprd is the daprd binary for every sidecar. Default: where the dapr CLI would take
+	// it from when the run file names a runtimePath or DAPR_RUNTIME_PATH is set
+	// (<runtime>/.dapr/bin/daprd), else Root/.tools/bin/daprd (built by `make tools`), in
+	// place of the CLI's $HOME/.dapr/bin/daprd from `dapr init`.
 	Daprd string
 	// Env adds or overrides environment variables per process name (an app id, an infra
 	// process name, or "<appid>-dapr" for a sidecar), e.g. {"catalog": {"CATALOG_FILE": ...}}.
@@ -112,11 +115,13 @@ func prepare(opts Options) (*Stack, error) {
 	if opts.DataDir, err = filepath.Abs(opts.DataDir); err != nil {
 		return nil, err
 	}
-	if opts.Daprd == "" {
-		opts.Daprd = filepath.Join(root, ".tools", "bin", "daprd")
-	}
 	if opts.ReadyTimeout == 0 {
 		opts.ReadyTimeout = 90 * time.Second
+	}
+	if opts.ComponentsDir != "" {
+		if opts.ComponentsDir, err = filepath.Abs(opts.ComponentsDir); err != nil {
+			return nil, err
+		}
 	}
 	if opts.ComponentsDir != "" && opts.DataDir == filepath.Join(root, ".data") {
 		return nil, errors.New("devstack: ComponentsDir needs a DataDir of its own")
@@ -131,6 +136,10 @@ func prepare(opts Options) (*Stack, error) {
 	}
 	if opts.InfraOnly {
 		rf = &RunFile{Version: 1}
+	}
+	// Every path as the dapr CLI resolves it (config.go), so both read the file alike.
+	if rf.Apps, err = rf.resolve(opts.RunFile, osHost); err != nil {
+		return nil, err
 	}
 	rf.withReplicas(opts.Replicas)
 	rf.pinInternalPorts()
@@ -187,21 +196,20 @@ func (s *Stack) build() error {
 		}
 		return nil
 	}
-	daprd := need(s.opts.Daprd)
-	runDir := filepath.Dir(s.opts.RunFile)
 	appTops := map[string]bool{}
 	sampled := map[string]string{} // Configuration path -> its copy with TraceSampling
 	for _, a := range s.run.Apps {
-		if rel, err := filepath.Rel(root, absJoin(runDir, a.AppDirPath)); err == nil {
+		if rel, err := filepath.Rel(root, a.AppDirPath); err == nil {
 			appTops[strings.SplitN(rel, string(filepath.Separator), 2)[0]] = true
 		}
 	}
 	for _, a := range s.run.Apps {
-		a = s.run.merged(a)
-		// The app folder as the dapr CLI sees it, re-rooted under the data folder when that is
-		// not the repository's own, so relative paths in components (../../.data/x.db) land in
-		// this run's data folder. Code and config are reached through links to the repository.
-		appDir := absJoin(runDir, a.AppDirPath)
+		daprd := need(s.daprdFor(a))
+		// The app folder (resolved, as the dapr CLI sees it), re-rooted under the data folder
+		// when that is not the repository's own, so relative paths in components
+		// (../../.data/x.db) land in this run's data folder. Code and config are reached
+		// through links to the repository.
+		appDir := a.AppDirPath
 		rel, err := filepath.Rel(root, appDir)
 		if err != nil || strings.HasPrefix(rel, "..") {
 			return fmt.Errorf("app %q: appDirPath %s is outside the repository", a.AppID, a.AppDirPath)
@@ -228,7 +236,7 @@ func (s *Stack) build() error {
 		appEnv := withEnv(env, s.opts.Env[a.AppID], root, data)
 		if s.opts.TraceSampling != "" {
 			// Every app names the same Configuration: write its copy once.
-			orig := absJoin(appDir, a.ConfigFilePath)
+			orig := a.ConfigFilePath
 			if sampled[orig] == "" {
 				if sampled[orig], err = s.sampledConfig(orig); err != nil {
 					return err
@@ -236,6 +244,7 @@ func (s *Stack) build() error {
 			}
 			a.ConfigFilePath = sampled[orig]
 		}
+		a.ResourcesPaths = s.componentsFor(a.ResourcesPaths)
 		dargs := daprdArgs(a)
 		if s.opts.Profiling {
 			dargs = append(dargs, "--enable-profiling", "--profile-port", strconv.Itoa(a.MetricsPort+profilePortOffset))
@@ -247,10 +256,7 @@ func (s *Stack) build() error {
 			Probe{HTTP: fmt.Sprintf("http://127.0.0.1:%d/v1.0/healthz", a.DaprHTTPPort)})
 		if len(a.Command) > 0 {
 			argv := append([]string(nil), a.Command...)
-			if strings.Contains(argv[0], "/") {
-				argv[0] = absJoin(appDir, argv[0])
-			}
-			argv[0] = need(argv[0])
+			argv[0] = need(argv[0]) // resolve made a relative command absolute
 			probe := Probe{}
 			if a.AppPort > 0 {
 				path := a.AppHealthCheckPath
@@ -266,6 +272,36 @@ func (s *Stack) build() error {
 		return fmt.Errorf("missing programs: %s (run `make tools build`; nginx comes from Debian's nginx-light package)", strings.Join(missing, ", "))
 	}
 	return nil
+}
+
+// daprdFor is the daprd binary for app a: Options.Daprd, else the dapr CLI's choice when
+// the run file or DAPR_RUNTIME_PATH names a runtime folder, else Root/.tools/bin/daprd.
+func (s *Stack) daprdFor(a AppConfig) string {
+	switch {
+	case s.opts.Daprd != "":
+		return s.opts.Daprd
+	case a.runtimeChosen:
+		return a.daprd
+	default:
+		return filepath.Join(s.opts.Root, ".tools", "bin", "daprd")
+	}
+}
+
+// componentsFor swaps the repository's components/ in resources paths for
+// Options.ComponentsDir when that is set.
+func (s *Stack) componentsFor(paths []string) []string {
+	if s.opts.ComponentsDir == "" {
+		return paths
+	}
+	repo := filepath.Join(s.opts.Root, "components")
+	out := make([]string, len(paths))
+	for i, p := range paths {
+		out[i] = p
+		if rel, err := filepath.Rel(repo, p); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			out[i] = filepath.Join(s.opts.ComponentsDir, rel)
+		}
+	}
+	return out
 }
 
 func (s *Stack) add(p *proc, probe Probe) {
