@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/go-chi/chi/v5"
 
@@ -312,10 +313,14 @@ func (a *api) validate(req orderRequest) (validOrder, error) {
 	}
 	rest, ok := ix.Lookup(strings.TrimSpace(req.Restaurant))
 	if !ok {
-		return v, bad("unknown_restaurant", "no restaurant named %q", truncate(req.Restaurant, 80))
+		return v, bad("unknown_restaurant", "no restaurant named %q", truncate(service.Redact(req.Restaurant), 80))
 	}
 	if err := events.ValidateEmail(req.Email); err != nil {
 		return v, bad("invalid_email", "%s", err.Error())
+	}
+	if holdsCardNumber(req.Email) {
+		// The message never repeats the address: it holds the number.
+		return v, bad("invalid_email", "this email address looks like it holds a card number; the card number goes only in the card field")
 	}
 	number, err := normalizeCard(req.CreditCard)
 	if err != nil {
@@ -338,7 +343,7 @@ func (a *api) validate(req orderRequest) (validOrder, error) {
 		item, ok := rest.Item(in.MenuItemID)
 		switch {
 		case !ok:
-			return v, bad("invalid_items", "%s has no menu item %q", rest.Name, truncate(in.MenuItemID, 80))
+			return v, bad("invalid_items", "%s has no menu item %q", rest.Name, truncate(service.Redact(in.MenuItemID), 80))
 		case in.Quantity < 1 || in.Quantity > maxQuantity:
 			return v, bad("invalid_items", "quantity of %q must be 1 to %d", item.Name, maxQuantity)
 		case seen[item.ID]:
@@ -386,6 +391,57 @@ func normalizeCard(s string) (string, error) {
 		return "", errors.New("this card number is not valid (check digit); please check it")
 	}
 	return n, nil
+}
+
+// holdsCardNumber reports whether s holds a card-like number: 13 to 19 digits in a row
+// that pass the Luhn check, written together or split by any characters that are neither
+// letters nor digits ("4111111111111111@…", "4111.1111.1111.1111@…", "4111_1111+1111-1111",
+// even across the "@"). A letter ends a run. Digits of other scripts (full-width "４",
+// Arabic-Indic "٤") count as the digit they are. Such an address would carry the number
+// into the order event, the order store, the logs' orderId lines and the email.
+func holdsCardNumber(s string) bool {
+	var run []byte
+	found := func() bool {
+		for n := 13; n <= min(len(run), 19); n++ {
+			for i := 0; i+n <= len(run); i++ {
+				if luhn(string(run[i : i+n])) {
+					return true
+				}
+			}
+		}
+		run = run[:0]
+		return false
+	}
+	for _, r := range s {
+		switch {
+		case unicode.IsDigit(r):
+			run = append(run, '0'+digitValue(r))
+		case unicode.IsLetter(r):
+			if found() {
+				return true
+			}
+		}
+	}
+	return found()
+}
+
+// digitValue is the value of a decimal digit of any script. Unicode encodes every script's
+// digits as contiguous runs 0…9, and the Nd table's ranges start at a zero.
+func digitValue(r rune) byte {
+	if r <= '9' {
+		return byte(r - '0')
+	}
+	for _, rg := range unicode.Nd.R16 {
+		if r >= rune(rg.Lo) && r <= rune(rg.Hi) {
+			return byte((r - rune(rg.Lo)) % 10)
+		}
+	}
+	for _, rg := range unicode.Nd.R32 {
+		if r >= rune(rg.Lo) && r <= rune(rg.Hi) {
+			return byte((r - rune(rg.Lo)) % 10)
+		}
+	}
+	return 0
 }
 
 func luhn(n string) bool {

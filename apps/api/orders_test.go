@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
@@ -153,6 +154,18 @@ func TestPlaceOrderRejects(t *testing.T) {
 		{"CR LF header injection", orderWith(map[string]any{"email": "dana@example.com\r\nBcc: eve@example.com"}), nil, 400, "invalid_email"},
 		{"LF alone", orderWith(map[string]any{"email": "dana@example.com\n"}), nil, 400, "invalid_email"},
 		{"display name", orderWith(map[string]any{"email": "Dana <dana@example.com>"}), nil, 400, "invalid_email"},
+		{"a card number as the email", orderWith(map[string]any{"email": "4111111111111111@example.com"}), nil, 400, "invalid_email"},
+		{"a card number with dots in the email", orderWith(map[string]any{"email": "4111.1111.1111.1111@example.com"}), nil, 400, "invalid_email"},
+		{"a card number with dashes in the email", orderWith(map[string]any{"email": "dana-4242-4242-4242-4242@example.com"}), nil, 400, "invalid_email"},
+		{"a card number after a plus", orderWith(map[string]any{"email": "dana+4111_1111_1111_1111@example.com"}), nil, 400, "invalid_email"},
+		{"a card number split by the @", orderWith(map[string]any{"email": "41111111@11111111.com"}), nil, 400, "invalid_email"},
+		{"a card number in the domain", orderWith(map[string]any{"email": "dana@4111111111111111.example.com"}), nil, 400, "invalid_email"},
+		{"a 15-digit card in the email", orderWith(map[string]any{"email": "378282246310005@example.com"}), nil, 400, "invalid_email"},
+		{"a 13-digit card in the email", orderWith(map[string]any{"email": "4222222222222@example.com"}), nil, 400, "invalid_email"},
+		{"a card in full-width digits", orderWith(map[string]any{"email": "４１１１１１１１１１１１１１１１@example.com"}), nil, 400, "invalid_email"},
+		{"a card in Arabic-Indic digits", orderWith(map[string]any{"email": "٤١١١١١١١١١١١١١١١@example.com"}), nil, 400, "invalid_email"},
+		{"a card number as the restaurant is not echoed", orderWith(map[string]any{"restaurant": "4111 1111 1111 1111"}), nil, 400, "unknown_restaurant"},
+		{"a card number as a menu item is not echoed", orderWith(map[string]any{"items": []any{map[string]any{"menuItemId": "4111111111111111", "quantity": 1}}}), nil, 400, "invalid_items"},
 		{"no card", orderWith(map[string]any{"creditCard": nil}), nil, 400, "invalid_card"},
 		{"bad Luhn", orderWith(map[string]any{"creditCard": "4242424242424241"}), nil, 400, "invalid_card"},
 		{"12 digits", orderWith(map[string]any{"creditCard": "424242424242"}), nil, 400, "invalid_card"},
@@ -204,8 +217,79 @@ func TestPlaceOrderRejects(t *testing.T) {
 			assert.Zero(t, hs.bank.callCount(), "the bank is not asked about a rejected order")
 			assertNoCardNumber(t, "response", rec.Body.String())
 			assertNoCardNumber(t, "logs", hs.logs.String())
+			assertNoDigitRun(t, "response", rec.Body.String())
 		})
 	}
+}
+
+// assertNoDigitRun is stricter than assertNoCardNumber: 13 or more digits once every
+// character but letters and digits is taken out ("4111.1111.1111.1111" included).
+func assertNoDigitRun(t *testing.T, what, s string) {
+	t.Helper()
+	flat := regexp.MustCompile(`[^\p{L}\p{N}]+`).ReplaceAllString(s, "")
+	assert.NotRegexp(t, `\p{Nd}{13,}`, flat, "%s holds a long digit run: %s", what, s)
+}
+
+// Addresses with digits that are not a card number go through: a short number, a long one
+// that fails the Luhn check, digits split by letters.
+func TestPlaceOrderAcceptsEmailsWithOrdinaryNumbers(t *testing.T) {
+	for _, email := range []string{
+		"load123@example.com",
+		"dana+2026-11-30@example.com",
+		"972545551234@example.com",
+		"1234567812345678@example.com",
+		"4111a1111b1111c1111@example.com",
+		"dana@123.example.com",
+	} {
+		t.Run(email, func(t *testing.T) {
+			hs := newHarness(t)
+			accepted(t, hs.do("POST", "/orders", orderWith(map[string]any{"email": email}), nil))
+			require.Len(t, hs.pub.published(), 1)
+			assert.Equal(t, email, hs.pub.published()[0].Email)
+		})
+	}
+}
+
+func TestHoldsCardNumber(t *testing.T) {
+	tests := []struct {
+		in   string
+		want bool
+	}{
+		{"4242424242424242", true},
+		{"4242 4242 4242 4242", true},
+		{"4242--4242..4242__4242", true},
+		{"x4242424242424242y", true},
+		{"card 4242424242424242, thanks", true},
+		{"00004111111111111111", true},
+		{"6200000000000000003", true},
+		{"４２４２４２４２４２４２４２４２", true},
+		{"424242424242", false},
+		{"4242a4242b4242c4242", false},
+		{"1234567812345678", false},
+		{"", false},
+		{"dana@example.com", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.in, func(t *testing.T) {
+			assert.Equal(t, tc.want, holdsCardNumber(tc.in))
+		})
+	}
+}
+
+// digitValue leans on Unicode encoding every script's digits as runs of ten from a zero.
+func TestDigitRangesAreRunsOfTen(t *testing.T) {
+	for _, rg := range unicode.Nd.R16 {
+		assert.Equal(t, uint16(1), rg.Stride)
+		assert.Zero(t, (int(rg.Hi)-int(rg.Lo)+1)%10, "%x-%x", rg.Lo, rg.Hi)
+		assert.Equal(t, byte(0), digitValue(rune(rg.Lo)))
+		assert.Equal(t, byte(9), digitValue(rune(rg.Hi)))
+	}
+	for _, rg := range unicode.Nd.R32 {
+		assert.Equal(t, uint32(1), rg.Stride)
+		assert.Zero(t, (int(rg.Hi)-int(rg.Lo)+1)%10, "%x-%x", rg.Lo, rg.Hi)
+	}
+	assert.Equal(t, byte(7), digitValue('７'))
+	assert.Equal(t, byte(4), digitValue('٤'))
 }
 
 func TestPlaceOrderDependencyFailures(t *testing.T) {
