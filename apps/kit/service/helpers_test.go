@@ -71,7 +71,7 @@ func luhnDigits(s string) bool {
 }
 
 // cardRuns returns every window of 13 to 19 digits in s (digits adjacent or separated by
-// one space or dash, as card numbers are written) that passes the Luhn check.
+// spaces and dashes, one or several, as card numbers are written) that passes the Luhn check.
 func cardRuns(s string) []string {
 	var found []string
 	var run []byte
@@ -90,11 +90,17 @@ func cardRuns(s string) []string {
 		switch {
 		case c >= '0' && c <= '9':
 			run = append(run, c)
-		case (c == ' ' || c == '-') && len(run) > 0 && i+1 < len(s) && s[i+1] >= '0' && s[i+1] <= '9':
+		case (c == ' ' || c == '-') && len(run) > 0 && nextIsDigit(s[i+1:]):
 		default:
 			flush()
 		}
 	}
 	flush()
 	return found
+}
+
+// nextIsDigit reports whether the first byte of s that is not a space or dash is a digit.
+func nextIsDigit(s string) bool {
+	t := strings.TrimLeft(s, " -")
+	return t != "" && t[0] >= '0' && t[0] <= '9'
 }

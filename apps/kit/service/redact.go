@@ -1,9 +1,10 @@
 package service
 
-// Redact masks every run of 13 to 19 digits (optionally split by single spaces or dashes, as
-// card numbers are written) that passes the Luhn check, keeping only the last four digits:
-// "4242 4242 4242 4242" becomes "************4242". It is the last line of defence: code
-// never puts a card number in a log line on purpose.
+// Redact masks every run of 13 to 19 digits (optionally split by spaces or dashes, one or
+// several, as card numbers are written and mistyped: "4242 4242", "4242  4242", "4242 - 4242")
+// that passes the Luhn check, keeping only the last four digits: "4242 4242 4242 4242"
+// becomes "**** **** **** 4242". It is the last line of defence: code never puts a card
+// number in a log line on purpose.
 func Redact(s string) string {
 	if !hasLongDigitRun(s) {
 		return s
@@ -14,7 +15,8 @@ func Redact(s string) string {
 			i++
 			continue
 		}
-		// Collect a run of digits with single separators between them.
+		// Collect a run of digits with separators (any number of spaces and dashes) between
+		// them; separators after the last digit are not part of the run.
 		var pos []int
 		j := i
 		for j < len(b) {
@@ -23,8 +25,12 @@ func Redact(s string) string {
 				j++
 				continue
 			}
-			if (b[j] == ' ' || b[j] == '-') && j+1 < len(b) && isDigit(b[j+1]) && len(pos) > 0 {
-				j++
+			k := j
+			for k < len(b) && isSeparator(b[k]) {
+				k++
+			}
+			if k > j && k < len(b) && isDigit(b[k]) {
+				j = k
 				continue
 			}
 			break
@@ -37,7 +43,7 @@ func Redact(s string) string {
 
 // maskRun masks the longest card-like window of the digit positions pos, then looks again
 // in the digits left on either side of it: one run can hold several card numbers
-// ("cards 4242… 4111…" reads as one run, since single spaces join groups).
+// ("cards 4242… 4111…" reads as one run, since spaces join groups).
 func maskRun(b []byte, pos []int) {
 	for n := min(len(pos), 19); n >= 13; n-- {
 		for start := 0; start+n <= len(pos); start++ {
@@ -80,7 +86,7 @@ func hasLongDigitRun(s string) bool {
 			if n >= 13 {
 				return true
 			}
-		case s[i] == ' ' || s[i] == '-':
+		case isSeparator(s[i]):
 		default:
 			n = 0
 		}
@@ -89,3 +95,6 @@ func hasLongDigitRun(s string) bool {
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// isSeparator is what may stand between the digit groups of a written card number.
+func isSeparator(c byte) bool { return c == ' ' || c == '-' }
