@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -725,4 +726,66 @@ func TestChartConfigurationMatchesLocal(t *testing.T) {
 	assert.Equal(t, str(local, "spec", "tracing", "samplingRate"), str(chart, "spec", "tracing", "samplingRate"))
 	assert.ElementsMatch(t, sliceAt(local, "spec", "features"), sliceAt(chart, "spec", "features"))
 	assert.Equal(t, "deny", str(chart, "spec", "accessControl", "defaultAction"))
+}
+
+// servedPaths reads the literal GET routes an app's source registers (its own routes.go
+// and, when it mounts the kit's router, the kit's /healthz and /readyz).
+func servedPaths(t *testing.T, app string) map[string]bool {
+	t.Helper()
+	get := regexp.MustCompile(`\.Get\("(/[^"]*)"`)
+	out := map[string]bool{}
+	dirs := []string{filepath.Join(repoRoot(t), "apps", app)}
+	src, _ := filepath.Glob(filepath.Join(dirs[0], "*.go"))
+	for _, f := range src {
+		b, err := os.ReadFile(f)
+		require.NoError(t, err)
+		if strings.Contains(string(b), "service.NewRouter(") {
+			dirs = append(dirs, filepath.Join(repoRoot(t), "apps", "kit", "service"))
+			break
+		}
+	}
+	for _, d := range dirs {
+		files, _ := filepath.Glob(filepath.Join(d, "*.go"))
+		for _, f := range files {
+			if strings.HasSuffix(f, "_test.go") {
+				continue
+			}
+			b, err := os.ReadFile(f)
+			require.NoError(t, err)
+			for _, m := range get.FindAllStringSubmatch(string(b), -1) {
+				out[m[1]] = true
+			}
+		}
+	}
+	return out
+}
+
+// Every HTTP probe of one of our Go services asks for a route that service serves: the
+// bank's readiness probe once asked for /readyz, which it did not serve, so the bank
+// Service never had endpoints and every order answered 503 on a first deploy.
+func TestProbesAskForServedRoutes(t *testing.T) {
+	for _, p := range allProfiles {
+		t.Run(p.String(), func(t *testing.T) {
+			checked := 0
+			for id, tpl := range podTemplates(mustRender(t, p)) {
+				for _, cv := range sliceAt(tpl, "spec", "containers") {
+					c := cv.(map[string]any)
+					app := str(c, "name")
+					if _, err := os.Stat(filepath.Join(repoRoot(t), "apps", app, "go.mod")); err != nil {
+						continue
+					}
+					served := servedPaths(t, app)
+					for _, probe := range []string{"livenessProbe", "readinessProbe", "startupProbe"} {
+						if path := str(c, probe, "httpGet", "path"); path != "" {
+							checked++
+							assert.True(t, served[path], "%s: %s asks for %s, which %s does not serve (it serves %v)", id, probe, path, app, keys(served))
+						}
+					}
+				}
+			}
+			if p.chart == "kafka-restaurants" {
+				assert.NotZero(t, checked, "no probe of a Go service found")
+			}
+		})
+	}
 }
