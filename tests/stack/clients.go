@@ -72,9 +72,15 @@ func PlaceOrder(t testing.TB, body string, header map[string]string) Response {
 // WaitFinal polls the order's status through nginx until it is final.
 func WaitFinal(t testing.TB, id string, timeout time.Duration) Order {
 	t.Helper()
+	return WaitFinalAt(t, WebURL, id, timeout)
+}
+
+// WaitFinalAt is WaitFinal through the website at base (a cluster's frontend Service).
+func WaitFinalAt(t testing.TB, base, id string, timeout time.Duration) Order {
+	t.Helper()
 	var o Order
 	Eventually(t, timeout, "order "+id+" to reach a final status", func() bool {
-		r := Do(t, http.MethodGet, WebURL+"/api/orders/"+url.PathEscape(id), nil, nil)
+		r := Do(t, http.MethodGet, base+"/api/orders/"+url.PathEscape(id), nil, nil)
 		if r.Status != http.StatusOK {
 			return false
 		}
