@@ -44,11 +44,11 @@ func spanText(rec *tracetest.SpanRecorder) string {
 	for _, s := range rec.Ended() {
 		b.WriteString(s.Name() + " " + s.Status().Description + "\n")
 		for _, a := range s.Attributes() {
-			b.WriteString(string(a.Key) + "=" + a.Value.Emit() + "\n")
+			b.WriteString(string(a.Key) + "=" + a.Value.String() + "\n")
 		}
 		for _, e := range s.Events() {
 			for _, a := range e.Attributes {
-				b.WriteString(e.Name + ":" + string(a.Key) + "=" + a.Value.Emit() + "\n")
+				b.WriteString(e.Name + ":" + string(a.Key) + "=" + a.Value.String() + "\n")
 			}
 		}
 	}
@@ -62,7 +62,7 @@ func spanAttr(rec *tracetest.SpanRecorder, span, key string) (string, bool) {
 		}
 		for _, a := range s.Attributes() {
 			if string(a.Key) == key {
-				return a.Value.Emit(), true
+				return a.Value.String(), true
 			}
 		}
 	}
