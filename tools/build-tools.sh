@@ -159,7 +159,8 @@ build_argocd() {
 build_go_install() { # build_go_install NAME PACKAGE VERSION
   fresh "$1" "$3" && return 0
   echo "building $1 $3..." >&2
-  (cd "$build" && GOWORK=off GOBIN="$bin" go install -trimpath -ldflags='-s -w' "$2@$3")
+  # Static: mailpit and coredns also run in the cluster's images from nothing.
+  (cd "$build" && CGO_ENABLED=0 GOWORK=off GOBIN="$bin" go install -trimpath -ldflags='-s -w' "$2@$3")
   stamp "$1" "$3"
 }
 
