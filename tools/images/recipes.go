@@ -174,6 +174,8 @@ echo 'nginx:x:101:101:nginx:/nonexistent:/usr/sbin/nologin' >>"$r/etc/passwd"
 echo 'nginx:x:101:' >>"$r/etc/group"
 rm -rf "$r/etc/nginx/sites-available" "$r/etc/nginx/sites-enabled" "$r/var/www"
 mkdir -p "$r/var/log/nginx" "$r/var/cache/nginx" "$r/etc/nginx/conf.d"
+# Where nginx writes at run time: emptyDirs in the chart; uid 101's own for docker run.
+chown 101:101 "$r/var/cache/nginx" "$r/etc/nginx/conf.d"
 ln -sf /dev/stdout "$r/var/log/nginx/access.log"
 ln -sf /dev/stderr "$r/var/log/nginx/error.log"`,
 				Drop: []string{"etc/nginx/nginx.conf", "usr/share/nginx/html"},
