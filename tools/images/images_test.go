@@ -3,8 +3,11 @@ package images
 import (
 	"archive/tar"
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
+	"log"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,7 +17,9 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/stretchr/testify/assert"
@@ -532,4 +537,37 @@ func TestCachedLayerDigests(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, json.Unmarshal(raw, &m))
 	assert.Greater(t, m.Size, int64(1))
+}
+
+// Push writes each image to a registry under its PushRef, byte for byte: the digest that
+// comes back is the one built.
+func TestPushToARegistry(t *testing.T) {
+	bin := staticBinary(t, t.TempDir())
+	b := &Builder{Cache: t.TempDir(), Epoch: epoch}
+	var built []Built
+	for _, n := range []string{"api", "pause"} {
+		r := recipe(t, n)
+		img, err := b.FromBinary(r, bin)
+		require.NoError(t, err)
+		built = append(built, Built{Recipe: r, Image: img})
+	}
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	n := Naming{Registry: host + "/kr", Tag: "0.1.0"}
+	require.NoError(t, Push(context.Background(), n, built, true, t.Logf))
+	for i, want := range []string{host + "/kr/api:0.1.0", host + "/kr/pause:3.10"} {
+		ref, err := name.ParseReference(want, name.Insecure)
+		require.NoError(t, err)
+		got, err := remote.Image(ref)
+		require.NoError(t, err, want)
+		gd, err := got.Digest()
+		require.NoError(t, err)
+		wd, err := built[i].Image.Digest()
+		require.NoError(t, err)
+		assert.Equal(t, wd, gd, want)
+		mt, err := got.MediaType()
+		require.NoError(t, err)
+		assert.Equal(t, types.OCIManifestSchema1, mt)
+	}
 }
