@@ -33,6 +33,11 @@ type loader struct {
 	store catalogStore
 	log   *slog.Logger
 	now   func() time.Time
+	// after is time.After; tests replace it to release the old version's deletion.
+	after func(time.Duration) <-chan time.Time
+
+	// pubMu orders publishing a version and retiring an old one.
+	pubMu sync.Mutex
 
 	mu        sync.Mutex
 	published catalogstate.Pointer
@@ -99,6 +104,8 @@ func (l *loader) load(ctx context.Context, data []byte) error {
 }
 
 func (l *loader) publish(ctx context.Context, p catalogstate.Pointer, chunks [][]byte) error {
+	l.pubMu.Lock()
+	defer l.pubMu.Unlock()
 	cur, found, err := l.store.Current(ctx)
 	if err != nil {
 		return err
@@ -114,17 +121,40 @@ func (l *loader) publish(ctx context.Context, p catalogstate.Pointer, chunks [][
 	l.log.Info("catalog published", "version", p.Version, "restaurants", p.Restaurants, "bytes", p.Size, "chunks", p.Chunks)
 	if found {
 		// Readers move to the new version within a poll; drop the old chunks after that.
+		after := l.after
+		if after == nil {
+			after = time.After
+		}
 		go func() {
 			select {
 			case <-ctx.Done():
-			case <-time.After(30 * time.Second):
-				if err := l.store.Delete(context.WithoutCancel(ctx), cur); err != nil {
-					l.log.Warn("old catalog version not deleted", "version", cur.Version, "error", err)
-				}
+			case <-after(30 * time.Second):
+				l.retire(context.WithoutCancel(ctx), cur)
 			}
 		}()
 	}
 	return nil
+}
+
+// retire deletes an old version's chunks unless that version is current again: a catalog
+// changed and changed back within the delay (A → B → A) had its live chunks deleted, and
+// every reader that started after that refused the catalog (found on a real cluster by a
+// ConfigMap edit and its revert, tests/cluster).
+func (l *loader) retire(ctx context.Context, old catalogstate.Pointer) {
+	l.pubMu.Lock()
+	defer l.pubMu.Unlock() // no publish of this loader between the check and the delete
+	cur, found, err := l.store.Current(ctx)
+	if err != nil {
+		l.log.Warn("old catalog version not deleted", "version", old.Version, "error", err)
+		return
+	}
+	if published, _ := l.status(); (found && cur.Version == old.Version) || published.Version == old.Version {
+		l.log.Info("old catalog version is current again; kept", "version", old.Version)
+		return
+	}
+	if err := l.store.Delete(ctx, old); err != nil {
+		l.log.Warn("old catalog version not deleted", "version", old.Version, "error", err)
+	}
 }
 
 func (l *loader) setPublished(p catalogstate.Pointer) {

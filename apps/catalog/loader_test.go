@@ -52,6 +52,7 @@ type fakeCatalogStore struct {
 	publishes  []string
 	publishErr []error // answered in turn by Publish, then nil
 	published  chan string
+	deleted    []string
 }
 
 func newFakeCatalogStore() *fakeCatalogStore {
@@ -79,7 +80,20 @@ func (s *fakeCatalogStore) Publish(_ context.Context, p catalogstate.Pointer, ch
 	return nil
 }
 
-func (s *fakeCatalogStore) Delete(context.Context, catalogstate.Pointer) error { return nil }
+func (s *fakeCatalogStore) Delete(_ context.Context, p catalogstate.Pointer) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.chunks, p.Version)
+	s.deleted = append(s.deleted, p.Version)
+	return nil
+}
+
+func (s *fakeCatalogStore) has(version string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.chunks[version]
+	return ok
+}
 
 func (s *fakeCatalogStore) state() (string, []string) {
 	s.mu.Lock()
@@ -352,4 +366,35 @@ func TestStoreDeleteRemovesEveryChunk(t *testing.T) {
 		keys = append(keys, fmt.Sprintf("%s %s", o.kind, o.key))
 	}
 	assert.Equal(t, []string{"delete catalog-v1-0", "delete catalog-v1-1", "delete catalog-v1-2"}, keys)
+}
+
+// A catalog changed and changed back before the old version's deletion (A → B → A) keeps
+// A's chunks: the deletion that B's publish scheduled for A finds A current again. B's
+// chunks, no longer current, go.
+func TestLoaderKeepsAVersionThatIsCurrentAgain(t *testing.T) {
+	store := newFakeCatalogStore()
+	timers := make(chan chan time.Time, 4)
+	after := func(time.Duration) <-chan time.Time {
+		c := make(chan time.Time, 1)
+		timers <- c
+		return c
+	}
+	l := &loader{store: store, log: service.NewLogger(&bytes.Buffer{}, "catalog"), now: func() time.Time { return testNow }, after: after}
+	ctx := context.Background()
+	a, b := version(t, catalogV1), version(t, catalogV2)
+	require.NoError(t, l.load(ctx, []byte(catalogV1)))
+	require.NoError(t, l.load(ctx, []byte(catalogV2)))
+	retireA := <-timers
+	require.NoError(t, l.load(ctx, []byte(catalogV1)))
+	retireB := <-timers
+
+	retireA <- time.Time{}
+	retireB <- time.Time{}
+	require.Eventually(t, func() bool { return !store.has(b) }, 10*time.Second, 5*time.Millisecond, "B's chunks are deleted")
+	assert.True(t, store.has(a), "A is current again and keeps its chunks")
+	current, _ := store.state()
+	assert.Equal(t, a, current)
+	store.mu.Lock()
+	defer store.mu.Unlock()
+	assert.Equal(t, []string{b}, store.deleted)
 }
