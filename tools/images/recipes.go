@@ -158,6 +158,8 @@ func Recipes() []Recipe {
 		goService("bank", "./apps/bank", "5100/tcp"),
 		// The Kafka-protocol broker (kfake) that runs in the cluster in Strimzi's place.
 		goService("broker", "./tools/cmd/broker", "9092/tcp"),
+		// The app chart's wait-for-dependencies init container, and the cluster tests' probe.
+		goService("netcheck", "./tools/cmd/netcheck"),
 		{
 			Name: "frontend", Source: Debian,
 			Debian: &DebianSpec{
@@ -379,8 +381,8 @@ func Select(names []string) ([]Recipe, error) {
 		return all, nil
 	}
 	groups := map[string][]string{
-		"go":      {"api", "transactions", "email", "catalog", "bank", "broker"},
-		"app":     {"api", "transactions", "email", "catalog", "bank", "frontend"},
+		"go":      {"api", "transactions", "email", "catalog", "bank", "broker", "netcheck"},
+		"app":     {"api", "transactions", "email", "catalog", "bank", "frontend", "netcheck"},
 		"dapr":    {"daprd", "operator", "sentry", "placement", "injector", "scheduler"},
 		"debian":  {"frontend", "postgresql"},
 		"cluster": {"broker", "postgresql", "daprd", "operator", "sentry", "placement", "injector", "scheduler", "mailpit", "coredns", "pause"},

@@ -1,17 +1,26 @@
 // Command netcheck tries a TCP connection to each address it is given and prints one JSON
-// line per address: {"addr":"10.0.0.1:80","open":true} or {"addr":...,"open":false,"error":...}.
+// line per address: {"addr":"198.18.0.5:80","open":true} or {"addr":...,"open":false,"error":...}.
 // The cluster tests (tests/cluster) run it in a pod that no NetworkPolicy allows anything,
 // to show which of the system's ports such a pod can reach (none should be).
 //
+// With -wait it is the app chart's wait-for-dependencies init container instead: it tries
+// again until every address accepts a connection (then exits 0) or -wait runs out (exit 1).
+// A sidecar that cannot reach its state store or Kafka at start exits, so without it a pod
+// that starts before its NetworkPolicy is in force, or before PostgreSQL, restarts once.
+//
 //	netcheck [-timeout 3s] host:port...
+//	netcheck -wait 5m host:port...
 package main
 
 import (
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"net"
 	"os"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -32,11 +41,15 @@ func main() {
 func run(args []string) error {
 	fs := flag.NewFlagSet("netcheck", flag.ContinueOnError)
 	timeout := fs.Duration("timeout", 3*time.Second, "how long one connection attempt may take")
+	wait := fs.Duration("wait", 0, "try again until every address is open, for at most this long (0: try once)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() == 0 {
-		return fmt.Errorf("usage: netcheck [-timeout 3s] host:port...")
+		return errors.New("usage: netcheck [-timeout 3s] [-wait 5m] host:port...")
+	}
+	if *wait > 0 {
+		return waitOpen(fs.Args(), *timeout, *wait, time.Second)
 	}
 	results := make([]result, fs.NArg())
 	var wg sync.WaitGroup
@@ -64,4 +77,28 @@ func dial(addr string, timeout time.Duration) result {
 	}
 	c.Close()
 	return result{Addr: addr, Open: true}
+}
+
+// waitOpen tries every address until all are open or within has passed, logging each
+// address once when it opens.
+func waitOpen(addrs []string, timeout, within, every time.Duration) error {
+	deadline := time.Now().Add(within)
+	pending := slices.Clone(addrs)
+	for {
+		var still []string
+		for _, a := range pending {
+			if r := dial(a, timeout); r.Open {
+				fmt.Fprintf(os.Stderr, "netcheck: %s is open\n", a)
+			} else {
+				still = append(still, a)
+			}
+		}
+		if pending = still; len(pending) == 0 {
+			return nil
+		}
+		if time.Now().Add(every).After(deadline) {
+			return fmt.Errorf("not open after %v: %s", within, strings.Join(pending, ", "))
+		}
+		time.Sleep(every)
+	}
 }
