@@ -217,9 +217,11 @@ func TestContainersAreLockedDown(t *testing.T) {
 		t.Run(p.String(), func(t *testing.T) {
 			for id, tpl := range podTemplates(mustRender(t, p)) {
 				pod := mapAt(tpl, "spec", "securityContext")
-				for _, cv := range append(sliceAt(tpl, "spec", "containers"), sliceAt(tpl, "spec", "initContainers")...) {
+				inits := len(sliceAt(tpl, "spec", "containers"))
+				for i, cv := range append(sliceAt(tpl, "spec", "containers"), sliceAt(tpl, "spec", "initContainers")...) {
 					c := cv.(map[string]any)
 					name := id + "/" + str(c, "name")
+					isInit := i >= inits // init containers run to completion: Kubernetes refuses probes on them
 					sc := mapAt(c, "securityContext")
 					require.NotNil(t, sc, "%s has no securityContext", name)
 					for _, r := range []string{"cpu", "memory"} {
@@ -232,6 +234,10 @@ func TestContainersAreLockedDown(t *testing.T) {
 					assert.Equal(t, []string{"ALL"}, strings_(dig(sc, "capabilities", "drop")), "%s keeps capabilities", name)
 					assert.Empty(t, dig(sc, "capabilities", "add"), "%s adds capabilities", name)
 					assert.Equal(t, "RuntimeDefault", firstNonNil(dig(sc, "seccompProfile", "type"), dig(pod, "seccompProfile", "type")), "%s has no seccomp profile", name)
+					if isInit {
+						assert.Nil(t, c["livenessProbe"], "%s: an init container cannot have probes", name)
+						continue
+					}
 					assert.NotNil(t, c["livenessProbe"], "%s has no liveness probe", name)
 					assert.NotNil(t, c["readinessProbe"], "%s has no readiness probe", name)
 				}

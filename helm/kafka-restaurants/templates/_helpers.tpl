@@ -90,6 +90,12 @@ dapr.io/sidecar-memory-request: {{ $d.sidecar.memoryRequest | quote }}
 dapr.io/sidecar-cpu-limit: {{ $d.sidecar.cpuLimit | quote }}
 dapr.io/sidecar-memory-limit: {{ $d.sidecar.memoryLimit | quote }}
 dapr.io/sidecar-seccomp-profile-type: "RuntimeDefault"
+{{- /* On SIGTERM the app finishes the message in hand, and that message still needs its
+sidecar (the email marked sent, the charge recorded): daprd stops delivering at once but
+keeps its APIs up until the app stops answering its health check or this long passes.
+Without it a pod deleted mid-email sent the email, could not mark it sent, and the
+redelivery sent it again once the claim's lease ran out (tests/cluster). */}}
+dapr.io/block-shutdown-duration: {{ $d.blockShutdownDuration | quote }}
 {{- if $apiToken }}
 dapr.io/api-token-secret: {{ include "kr.apiTokenSecret" $root | quote }}
 {{- end }}
@@ -296,6 +302,26 @@ spec:
         {{- merge (deepCopy ($v.podSecurityContext | default dict)) $root.Values.podSecurityContext | toYaml | nindent 8 }}
       # Consumers finish the message in hand; daprd drains first (graceful shutdown).
       terminationGracePeriodSeconds: 30
+      {{- with .waitFor }}
+      {{- if $root.Values.waitForDependencies.enabled }}
+      # daprd exits when a component cannot reach its PostgreSQL or Kafka at start: wait
+      # until this pod can (PostgreSQL still starting, or this pod's NetworkPolicy not yet
+      # in force), so a first deploy or a rescheduled pod starts without a restart.
+      initContainers:
+        - name: wait-for-dependencies
+          image: {{ include "kr.image" (list $root $root.Values.waitForDependencies.image) }}
+          imagePullPolicy: {{ $root.Values.image.pullPolicy }}
+          args:
+            - {{ printf "-wait=%s" $root.Values.waitForDependencies.timeout | quote }}
+            {{- range . }}
+            - {{ . | quote }}
+            {{- end }}
+          resources:
+            {{- toYaml $root.Values.waitForDependencies.resources | nindent 12 }}
+          securityContext:
+            {{- toYaml $root.Values.containerSecurityContext | nindent 12 }}
+      {{- end }}
+      {{- end }}
       containers:
         - name: {{ $name }}
           image: {{ include "kr.image" (list $root $v.image) }}
@@ -467,4 +493,16 @@ the port-forward address of the docs. */}}
 {{- else -}}
 http://localhost:8080
 {{- end -}}
+{{- end -}}
+
+{{/* host:port of every Kafka bootstrap broker. */}}
+{{- define "kr.kafkaAddrs" -}}
+{{- range splitList "," .Values.kafka.brokers }}
+- {{ trim . }}
+{{- end }}
+{{- end -}}
+
+{{/* host:port of PostgreSQL, as the wait-for-dependencies init container dials it. */}}
+{{- define "kr.postgresAddr" -}}
+{{- printf "%s.%s.svc:%v" .Values.postgresql.host (default .Release.Namespace .Values.postgresql.namespace) .Values.postgresql.port -}}
 {{- end -}}
