@@ -46,7 +46,7 @@ func run(args []string) error {
 		return err
 	}
 	if fs.NArg() == 0 {
-		return errors.New("usage: netcheck [-timeout 3s] [-wait 5m] host:port...")
+		return errors.New("usage: netcheck [-timeout 3s] [-wait 5m] host:port [host:port]")
 	}
 	if *wait > 0 {
 		return waitOpen(fs.Args(), *timeout, *wait, time.Second)
