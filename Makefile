@@ -84,6 +84,28 @@ test: deps tools build lint ## run every test: unit, fuzzing (short), end-to-end
 	done
 	@$(MAKE) --no-print-directory fuzz
 
+# A single-node Kubernetes on this machine (tools/k8s, docs/KUBERNETES.md): Kubernetes,
+# CoreDNS, the Dapr control plane, kube-router and the image builder are built once into
+# .tools/; all of the cluster's state lives under .run/k8s.
+K8S_TOOLS := dapr-cp kube coredns kube-router helm
+
+.PHONY: k8s-tools
+k8s-tools: ## build what the local cluster needs (once; about 20 minutes cold on 2 cores) and install its Debian packages
+	@tools/k8s/deps.sh
+	@tools/build-tools.sh $(K8S_TOOLS)
+
+.PHONY: k8s-up
+k8s-up: k8s-tools build ## bring up the single-node cluster and install everything in it, for a look around (make k8s-down ends it)
+	@tools/k8s/cluster.sh up && tools/k8s/deploy.sh && echo "$$(tools/k8s/cluster.sh env)"
+
+.PHONY: k8s-down
+k8s-down: ## stop the local cluster and put the host back as it was
+	@tools/k8s/cluster.sh down
+
+.PHONY: k8s-test
+k8s-test: k8s-tools build ## the cluster end to end: up, install the charts, tests/cluster, down (pass or fail)
+	@tools/k8s/test.sh
+
 .PHONY: clean
 clean: ## remove builds and local data (not the tool cache)
 	rm -rf bin .data .run

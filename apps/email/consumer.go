@@ -99,6 +99,12 @@ func (c *consumer) handleConfirm(ctx context.Context, e *common.TopicEvent) (ret
 	if sent {
 		log.InfoContext(ctx, "email already sent; not sending again")
 	} else {
+		// From here the email and its record run to the end even if this delivery is
+		// abandoned (daprd closing the connection as its pod stops cancels ctx): a send
+		// whose mark was cancelled left a `sending` claim, and the redelivery sent the
+		// email again once the lease ran out (a pod deleted mid-email, tests/cluster).
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), effectBudget)
+		defer cancel()
 		if err := c.mailer.Send(ctx, render(o, c.baseURL)); err != nil {
 			if !surelyNotSent(err) {
 				// A timeout or a broken connection mid-send: the server may have the
@@ -134,6 +140,10 @@ func (c *consumer) handleConfirm(ctx context.Context, e *common.TopicEvent) (ret
 	log.InfoContext(ctx, "order notified", "status", notified[o.Outcome], "took", time.Since(start).String())
 	return false, nil
 }
+
+// effectBudget bounds an email's send and its record once the claim is taken; it is
+// independent of the delivery that started them.
+const effectBudget = 30 * time.Second
 
 // claim takes the order's email claim for this delivery. It answers sent=true when the
 // email already went out, and an error (to retry later) while another delivery holds a

@@ -83,10 +83,13 @@ func (s *fakeClaims) Claim(_ context.Context, id string, c claim, etag string) e
 	return nil
 }
 
-func (s *fakeClaims) MarkSent(_ context.Context, id string, at time.Time) error {
+func (s *fakeClaims) MarkSent(ctx context.Context, id string, at time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.writes++
+	if err := ctx.Err(); err != nil { // as the sidecar client does
+		return err
+	}
 	if s.markErr != nil {
 		if s.onMarkFail != nil {
 			s.onMarkFail()
@@ -115,9 +118,10 @@ func (s *fakeClaims) state(id string) (string, bool) {
 }
 
 type fakeMailer struct {
-	mu   sync.Mutex
-	err  error
-	sent []message
+	mu     sync.Mutex
+	err    error
+	sent   []message
+	onSend func() // runs after a successful send
 }
 
 func (m *fakeMailer) Send(_ context.Context, msg message) error {
@@ -127,6 +131,9 @@ func (m *fakeMailer) Send(_ context.Context, msg message) error {
 		return m.err
 	}
 	m.sent = append(m.sent, msg)
+	if m.onSend != nil {
+		m.onSend()
+	}
 	return nil
 }
 
@@ -462,4 +469,23 @@ func TestSurelyNotSent(t *testing.T) {
 	} {
 		assert.Equal(t, want, surelyNotSent(errors.New(msg)), msg)
 	}
+}
+
+// A delivery abandoned right after the send (daprd closes the connection as its pod
+// stops, which cancels the handler's context) still records the email as sent, so no
+// redelivery sends it again.
+func TestHandleConfirmAbandonedDeliveryStillRecordsTheSend(t *testing.T) {
+	h := newHarness()
+	ctx, cancel := context.WithCancel(context.Background())
+	h.mail.onSend = cancel
+	_, _ = h.handle(ctx, charged(t, events.OutcomePaid, nil))
+	require.Len(t, h.mail.sent, 1)
+	state, ok := h.claims.state(orderID)
+	require.True(t, ok)
+	assert.Equal(t, claimSent, state, "the send is recorded although the delivery was abandoned")
+
+	retry, err := h.handle(context.Background(), charged(t, events.OutcomePaid, nil))
+	require.NoError(t, err)
+	assert.False(t, retry)
+	assert.Len(t, h.mail.sent, 1, "the redelivery does not send again")
 }
