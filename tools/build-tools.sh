@@ -75,7 +75,7 @@ build_jaeger() {
 # The Dapr control plane (operator, sentry, placement, sidecar injector, scheduler) at
 # daprd's version, from the same module, for the cluster's images.
 build_dapr_cp() {
-  fresh dapr-operator "$DAPRD_VERSION" && return 0
+  fresh dapr-cp/operator "$DAPRD_VERSION" && return 0
   echo "building the Dapr $DAPRD_VERSION control plane..." >&2
   local dir="$build/daprcp-$DAPRD_VERSION"
   wrapper_module "$dir" github.com/dapr/dapr "$DAPRD_VERSION" daprcpbuild
@@ -87,7 +87,7 @@ build_dapr_cp() {
     -ldflags="-s -w -X github.com/dapr/dapr/pkg/buildinfo.version=${DAPRD_VERSION#v}" -o "$bin/dapr-cp/" \
     github.com/dapr/dapr/cmd/operator github.com/dapr/dapr/cmd/sentry github.com/dapr/dapr/cmd/placement \
     github.com/dapr/dapr/cmd/injector github.com/dapr/dapr/cmd/scheduler)
-  stamp dapr-operator "$DAPRD_VERSION"
+  stamp dapr-cp/operator "$DAPRD_VERSION"
 }
 
 # Kubernetes' own binaries. k8s.io/kubernetes replaces its 31 k8s.io/* staging modules with

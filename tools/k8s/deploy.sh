@@ -74,10 +74,21 @@ dapr() {
   # The scheduler is a 3-member etcd that refuses in-memory storage in HA mode.
   local i
   for i in 0 1 2; do hostpath_pv "dapr-scheduler-$i" 16Gi 65532; done
-  helm upgrade --install dapr "$chart" -n "$DAPR_NS" --create-namespace --wait --timeout 5m \
-    --set global.registry=kafka-restaurants/dapr --set global.tag="$DAPR_VERSION" \
-    --set global.imagePullPolicy=Never --set dapr_sidecar_injector.sidecarImagePullPolicy=Never \
-    --set global.logAsJson=true >&2
+  local sets=(--set global.registry=kafka-restaurants/dapr --set global.tag="$DAPR_VERSION"
+    --set global.imagePullPolicy=Never --set dapr_sidecar_injector.sidecarImagePullPolicy=Never
+    --set global.logAsJson=true)
+  # Dapr's chart creates its `daprsystem` Configuration after its Deployments (Helm installs
+  # custom resources last), and sentry and the operator exit when it is missing: with
+  # images already on the node they start first and restart once. So the CRDs and that one
+  # Configuration go in first, labelled as the release's own so Helm adopts it.
+  kubectl apply --server-side -f "$chart/crds" >/dev/null
+  kubectl wait --for condition=established --timeout=60s crd/configurations.dapr.io >/dev/null
+  kubectl create namespace "$DAPR_NS" --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+  helm template dapr "$chart" -n "$DAPR_NS" "${sets[@]}" --show-only charts/dapr_config/templates/dapr_default_config.yaml |
+    kubectl apply -n "$DAPR_NS" -f - >/dev/null
+  kubectl -n "$DAPR_NS" label configurations.dapr.io daprsystem app.kubernetes.io/managed-by=Helm --overwrite >/dev/null
+  kubectl -n "$DAPR_NS" annotate configurations.dapr.io daprsystem meta.helm.sh/release-name=dapr meta.helm.sh/release-namespace="$DAPR_NS" --overwrite >/dev/null
+  helm upgrade --install dapr "$chart" -n "$DAPR_NS" --wait --timeout 5m "${sets[@]}" >&2
 }
 
 kafka() {
