@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -288,6 +289,21 @@ func TestConsumersSurvivePodDeletion(t *testing.T) {
 func deletePod(t testing.TB, app string) {
 	ps := pods(t, appNS, "app.kubernetes.io/name="+app)
 	require.NotEmpty(t, ps, "no pod of %s", app)
+	// Its logs go with the pod: keep them, to read how its last messages ended.
+	keepLogs(t, ps[0].Metadata.Name)
 	kubectl(t, "-n", appNS, "delete", "pod", ps[0].Metadata.Name, "--wait=false")
-	t.Logf("deleted pod %s", ps[0].Metadata.Name)
+	t.Logf("deleted pod %s (its logs: .run/cluster-logs/%s.log)", ps[0].Metadata.Name, ps[0].Metadata.Name)
+}
+
+// keepLogs follows every container's log of pod into .run/cluster-logs/<pod>.log until
+// the pod is gone.
+func keepLogs(t testing.TB, pod string) {
+	dir := filepath.Join(repoRoot(), ".run", "cluster-logs")
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	f, err := os.Create(filepath.Join(dir, pod+".log"))
+	require.NoError(t, err)
+	cmd := exec.Command(filepath.Join(repoRoot(), ".tools", "bin", "kubectl"), "-n", appNS, "logs", "-f", "--all-containers", "--prefix", "pod/"+pod)
+	cmd.Stdout, cmd.Stderr = f, f
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait(); f.Close() })
 }
