@@ -80,7 +80,24 @@ func TestOneOrderIsObservableEndToEnd(t *testing.T) {
 			}
 			return out
 		}
-		stack.Eventually(t, 30*time.Second, "every step of the order in its trace", func() bool { return len(missing()) == 0 })
+		// Sidecars export their spans in batches, so a step's span can arrive before its
+		// parent's: wait for every step and for every parent, then assert.
+		orphans := func() int {
+			ids := map[string]bool{}
+			for _, sp := range tr.Spans {
+				ids[sp.SpanID] = true
+			}
+			n := 0
+			for _, sp := range tr.Spans {
+				if p := sp.parent(); p != "" && !ids[p] {
+					n++
+				}
+			}
+			return n
+		}
+		stack.Eventually(t, 30*time.Second, "every step of the order in its trace, every parent exported", func() bool {
+			return len(missing()) == 0 && orphans() == 0
+		})
 		assert.Empty(t, missing())
 
 		// The sidecars' own spans are in the same trace: Dapr carried the context through
