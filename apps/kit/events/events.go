@@ -113,6 +113,17 @@ var (
 // ErrMalformed wraps every reason an event is refused; such an event goes to dead letter.
 var ErrMalformed = errors.New("malformed event")
 
+// SafeReason keeps a validation error that names only the event's fields ("malformed
+// event: bad orderId, email", built here from fixed names); a decoding error can quote the
+// event's own text (an unknown field's name) and becomes the bare ErrMalformed. What it
+// returns may be recorded (spans, logs) before anything else of the event is trusted.
+func SafeReason(err error) error {
+	if errors.Is(err, ErrMalformed) && strings.HasPrefix(err.Error(), ErrMalformed.Error()+": bad ") {
+		return err
+	}
+	return ErrMalformed
+}
+
 // ValidOrderID reports whether id has the shape the API gives order ids.
 func ValidOrderID(id string) bool { return orderIDPattern.MatchString(id) }
 

@@ -2,6 +2,7 @@ package events
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 
@@ -187,4 +188,14 @@ func TestValidateEmail(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestSafeReason(t *testing.T) {
+	_, err := DecodeOrderPlaced([]byte(`{"orderId":"4242424242424242"}`))
+	require.Error(t, err)
+	assert.True(t, strings.HasPrefix(SafeReason(err).Error(), "malformed event: bad "), "names only fields: %v", SafeReason(err))
+	_, err = DecodeOrderPlaced([]byte(`{"<script>":1}`))
+	require.Error(t, err)
+	assert.Equal(t, ErrMalformed, SafeReason(err), "a decoding error that quotes the event becomes the bare ErrMalformed")
+	assert.Equal(t, ErrMalformed, SafeReason(errors.New("anything else")))
 }

@@ -167,6 +167,32 @@ func Tracing(next http.Handler) http.Handler {
 	})
 }
 
+// ValidatedTopic validates an event before anything records a word of it, then hands it
+// to h inside the consumer span and metric (InstrumentTopic). InstrumentTopic tags its span
+// with the event's id and the data's orderId, and TopicHandler logs the id and topic of an
+// event it drops: until the data is validated, all of that is whatever the sender wrote (an
+// order id that is a card number, a field name that is a script). validate returns the
+// envelope id a valid event must carry, or an error safe to record (it must not quote the
+// event). An event that fails validation is blanked in place (id, topic, data) and dropped
+// inside an empty span with that error; a valid event with another envelope id loses that
+// id, not its processing.
+func ValidatedTopic(topic string, validate func(data []byte) (id string, err error), h common.TopicEventHandler) common.TopicEventHandler {
+	instrumented := InstrumentTopic(topic, h)
+	return func(ctx context.Context, e *common.TopicEvent) (bool, error) {
+		id, err := validate(e.RawData)
+		if err != nil {
+			*e = common.TopicEvent{}
+			return InstrumentTopic(topic, func(context.Context, *common.TopicEvent) (bool, error) {
+				return false, err
+			})(ctx, e)
+		}
+		if e.ID != id {
+			e.ID = ""
+		}
+		return instrumented(ctx, e)
+	}
+}
+
 // InstrumentTopic wraps a topic handler with a consumer span ("consume <topic>", tagged
 // with the event id and the order id) and the processing-time metric of DefaultMetrics.
 func InstrumentTopic(topic string, h common.TopicEventHandler) common.TopicEventHandler {
