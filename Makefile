@@ -78,11 +78,12 @@ lint: ## gofmt, go vet and staticcheck every module
 	@for m in $(MODULES); do (cd $$m && go vet ./... && $(CURDIR)/.tools/bin/staticcheck ./...) || exit 1; done
 
 .PHONY: test
-test: deps tools build lint ## run every test: unit, fuzzing (short), end-to-end on real sidecars, browser, faults (short), chart validation
+test: deps tools build lint ## run every test: unit, fuzzing (short), end-to-end on real sidecars, browser, faults (short), chart validation, the charts on a real cluster (k8s-test)
 	@set -o pipefail; for m in $(MODULES); do \
 	  echo "== $$m"; (cd $$m && go test -count=1 -timeout 25m ./...) || exit 1; \
 	done
 	@$(MAKE) --no-print-directory fuzz
+	@$(MAKE) --no-print-directory k8s-test
 
 # A single-node Kubernetes on this machine (tools/k8s, docs/KUBERNETES.md): Kubernetes,
 # CoreDNS, the Dapr control plane, kube-router and the image builder are built once into
