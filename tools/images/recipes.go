@@ -275,11 +275,11 @@ chmod 700 "$r/var/lib/postgresql/data"`,
 		// The Dapr runtime and control plane at the Dapr version, for Dapr's own Helm chart:
 		// --set global.registry=<registry>/dapr --set global.tag=1.18.0.
 		daprImage("daprd", ".tools/bin/daprd", ".tools/bin/daprd.version"),
-		daprImage("operator", ".tools/bin/dapr-cp/operator", ".tools/bin/dapr-operator.version"),
-		daprImage("sentry", ".tools/bin/dapr-cp/sentry", ".tools/bin/dapr-operator.version"),
-		daprImage("placement", ".tools/bin/dapr-cp/placement", ".tools/bin/dapr-operator.version"),
-		daprImage("injector", ".tools/bin/dapr-cp/injector", ".tools/bin/dapr-operator.version"),
-		daprImage("scheduler", ".tools/bin/dapr-cp/scheduler", ".tools/bin/dapr-operator.version"),
+		daprImage("operator", ".tools/bin/dapr-cp/operator", ".tools/bin/dapr-cp/operator.version"),
+		daprImage("sentry", ".tools/bin/dapr-cp/sentry", ".tools/bin/dapr-cp/operator.version"),
+		daprImage("placement", ".tools/bin/dapr-cp/placement", ".tools/bin/dapr-cp/operator.version"),
+		daprImage("injector", ".tools/bin/dapr-cp/injector", ".tools/bin/dapr-cp/operator.version"),
+		daprImage("scheduler", ".tools/bin/dapr-cp/scheduler", ".tools/bin/dapr-cp/operator.version"),
 		{
 			// <registry>/mailpit:v1.33.1, tagged as axllent/mailpit is.
 			Name: "mailpit", Source: Prebuilt, Binary: ".tools/bin/mailpit", BuildHint: "tools/build-tools.sh mailpit",
