@@ -49,7 +49,7 @@ func run(args []string) error {
 		return errors.New("usage: netcheck [-timeout 3s] [-wait 5m] host:port [host:port]")
 	}
 	if *wait > 0 {
-		return waitOpen(fs.Args(), *timeout, *wait, time.Second)
+		return waitOpen(fs.Args(), func(a string) result { return dial(a, *timeout) }, *wait, time.Second)
 	}
 	results := make([]result, fs.NArg())
 	var wg sync.WaitGroup
@@ -79,15 +79,15 @@ func dial(addr string, timeout time.Duration) result {
 	return result{Addr: addr, Open: true}
 }
 
-// waitOpen tries every address until all are open or within has passed, logging each
-// address once when it opens.
-func waitOpen(addrs []string, timeout, within, every time.Duration) error {
+// waitOpen tries every address with try until all are open or within has passed, logging
+// each address once when it opens.
+func waitOpen(addrs []string, try func(addr string) result, within, every time.Duration) error {
 	deadline := time.Now().Add(within)
 	pending := slices.Clone(addrs)
 	for {
 		var still []string
 		for _, a := range pending {
-			if r := dial(a, timeout); r.Open {
+			if r := try(a); r.Open {
 				fmt.Fprintf(os.Stderr, "netcheck: %s is open\n", a)
 			} else {
 				still = append(still, a)
