@@ -126,13 +126,13 @@ func requestLines(log string) []requestLine {
 var syncSeq atomic.Uint32
 
 // servedRequests returns every request the app has logged so far, and is sure of "so far":
-// it asks the app itself (with the app token its sidecar presents) for a path nobody else
+// it asks the app itself (with the app token its own sidecar presents) for a path nobody else
 // asks for and waits until that request is in the log. The app's log is one stream, so
 // every request it served before is in the log too. Marker lines are left out.
 func servedRequests(t *testing.T, s *stack.Stack, app string, port int) []requestLine {
 	t.Helper()
 	mark := fmt.Sprintf("/attack-sync-%d", syncSeq.Add(1))
-	r := stack.Do(t, http.MethodGet, fmt.Sprintf("http://127.0.0.1:%d%s", port, mark), nil, map[string]string{"dapr-api-token": s.AppAPIToken()})
+	r := stack.Do(t, http.MethodGet, fmt.Sprintf("http://127.0.0.1:%d%s", port, mark), nil, map[string]string{"dapr-api-token": s.AppAPIToken(app)})
 	require.Equal(t, http.StatusNotFound, r.Status, "%s answers the marker itself: %s", app, r.Body)
 	var lines []requestLine
 	stack.Eventually(t, 15*time.Second, app+"'s log to show "+mark, func() bool {

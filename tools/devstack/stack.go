@@ -46,9 +46,11 @@ type Options struct {
 	// production-style components, e.g. PostgreSQL state stores). Needs a DataDir of its own.
 	ComponentsDir string
 	// NoTokens runs the sidecars without a Dapr API token and the apps without an app API
-	// token (as `dapr run -f` does). By default every run gets fresh random tokens: a
-	// sidecar answers 401 to a caller without DAPR_API_TOKEN, and an app answers 401 to
-	// anyone but its own sidecar.
+	// token (as `dapr run -f` does). By default every app gets a fresh random pair of its
+	// own each run (Tokens): its sidecar answers 401 to a caller without the app's
+	// DAPR_API_TOKEN, and the app answers 401 to anyone without its APP_API_TOKEN, which
+	// only its own sidecar presents. No two apps share a token, so one app's tokens (or a
+	// sidecar steered at another app's address) open nothing of another app.
 	NoTokens bool
 	// Replicas runs more than one instance of an app: {"transactions": 2} adds
 	// transactions-2 with its own sidecar (same app id, so the same Kafka consumer group)
@@ -69,15 +71,24 @@ type Options struct {
 
 // Stack is a running local system.
 type Stack struct {
-	opts      Options
-	daprToken string
-	appToken  string
-	run       *RunFile
-	infra     *Infra
-	procs     map[string]*proc
-	order     []string // start order; stopped in reverse
-	probe     map[string]Probe
-	sink      *logSink
+	opts   Options
+	tokens map[string]Tokens // by app id; empty with NoTokens
+	run    *RunFile
+	infra  *Infra
+	procs  map[string]*proc
+	order  []string // start order; stopped in reverse
+	probe  map[string]Probe
+	sink   *logSink
+}
+
+// Tokens is one app's pair, given to the app and its sidecar and to nothing else (the
+// frontend's nginx is that app, so it holds the frontend sidecar's API token).
+type Tokens struct {
+	// DaprAPI is the app's DAPR_API_TOKEN: its sidecar serves only callers that present it.
+	DaprAPI string
+	// App is the app's APP_API_TOKEN: its sidecar presents it to the app (and to any
+	// address it is asked to invoke), and the app serves only callers that present it.
+	App string
 }
 
 // Start checks tools and ports, then starts the infrastructure, then every app with its
@@ -153,9 +164,15 @@ func prepare(opts Options) (*Stack, error) {
 	if err := os.MkdirAll(filepath.Join(opts.DataDir, "logs"), 0o755); err != nil {
 		return nil, err
 	}
-	s := &Stack{opts: opts, run: rf, infra: inf, procs: map[string]*proc{}, probe: map[string]Probe{}}
+	s := &Stack{opts: opts, run: rf, infra: inf, tokens: map[string]Tokens{}, procs: map[string]*proc{}, probe: map[string]Probe{}}
 	if !opts.NoTokens {
-		s.daprToken, s.appToken = randomToken(), randomToken()
+		// One pair per app id: a replica is the same app (as pods of one Deployment share
+		// their app's Secrets in the chart).
+		for _, a := range rf.Apps {
+			if _, ok := s.tokens[a.AppID]; !ok {
+				s.tokens[a.AppID] = Tokens{DaprAPI: randomToken(), App: randomToken()}
+			}
+		}
 	}
 	s.sink = &logSink{console: opts.Console, dir: filepath.Join(opts.DataDir, "logs"), width: 16}
 	if err := s.build(); err != nil {
@@ -227,10 +244,10 @@ func (s *Stack) build() error {
 			"DAPR_METRICS_PORT="+strconv.Itoa(a.MetricsPort),
 			"DATA_DIR="+data,
 		)
-		if s.daprToken != "" {
-			// The same pair for the sidecar and its app: the app calls its sidecar with
-			// DAPR_API_TOKEN, the sidecar calls the app with APP_API_TOKEN.
-			env = append(env, "DAPR_API_TOKEN="+s.daprToken, "APP_API_TOKEN="+s.appToken)
+		if t, ok := s.tokens[a.AppID]; ok {
+			// The app's own pair, for the sidecar and its app alone: the app calls its
+			// sidecar with DAPR_API_TOKEN, the sidecar calls the app with APP_API_TOKEN.
+			env = append(env, "DAPR_API_TOKEN="+t.DaprAPI, "APP_API_TOKEN="+t.App)
 		}
 		sidecarEnv := withEnv(env, s.opts.Env[a.AppID+"-dapr"], root, data)
 		appEnv := withEnv(env, s.opts.Env[a.AppID], root, data)
@@ -537,11 +554,27 @@ func (s *Stack) Restart(ctx context.Context, name string) error {
 	return s.waitReady(ctx, name, time.Now().Add(s.opts.ReadyTimeout))
 }
 
-// DaprAPIToken is the token every sidecar of this run requires ("" with NoTokens).
-func (s *Stack) DaprAPIToken() string { return s.daprToken }
+// DaprAPIToken is the token the sidecar of app appID requires of its callers: that app's
+// DAPR_API_TOKEN ("" with NoTokens or for an app id the run file does not have).
+func (s *Stack) DaprAPIToken(appID string) string { return s.tokens[appID].DaprAPI }
 
-// AppAPIToken is the token the sidecars present to their apps ("" with NoTokens).
-func (s *Stack) AppAPIToken() string { return s.appToken }
+// AppAPIToken is the token the sidecar of app appID presents to its app, the only one that
+// app accepts ("" with NoTokens or for an app id the run file does not have).
+func (s *Stack) AppAPIToken(appID string) string { return s.tokens[appID].App }
+
+// AppIDs lists the apps that run with a sidecar, in the run file's order (a replica is
+// its app, listed once).
+func (s *Stack) AppIDs() []string {
+	var ids []string
+	seen := map[string]bool{}
+	for _, a := range s.run.Apps {
+		if !seen[a.AppID] {
+			seen[a.AppID] = true
+			ids = append(ids, a.AppID)
+		}
+	}
+	return ids
+}
 
 func randomToken() string { return rand.Text() }
 
