@@ -37,8 +37,9 @@ type orderStore interface {
 	Create(ctx context.Context, o Order) error
 	Update(ctx context.Context, o Order, etag string) error
 	GetIdempotency(ctx context.Context, key string) (idemRecord, bool, error)
+	// ClaimIdempotency records the key first write wins. A claimed key is never released:
+	// it holds an order whose event may be on the broker.
 	ClaimIdempotency(ctx context.Context, key string, rec idemRecord) error
-	DeleteIdempotency(ctx context.Context, key string) error
 }
 
 // publisher publishes the `order` event.
@@ -56,7 +57,6 @@ type stateClient interface {
 	GetState(ctx context.Context, storeName, key string, meta map[string]string) (*dapr.StateItem, error)
 	SaveState(ctx context.Context, storeName, key string, data []byte, meta map[string]string, so ...dapr.StateOption) error
 	SaveStateWithETag(ctx context.Context, storeName, key string, data []byte, etag string, meta map[string]string, so ...dapr.StateOption) error
-	DeleteState(ctx context.Context, storeName, key string, meta map[string]string) error
 }
 
 var jsonMeta = map[string]string{"contentType": "application/json"}
@@ -142,10 +142,6 @@ func (s *daprOrderStore) ClaimIdempotency(ctx context.Context, key string, rec i
 		return errExists
 	}
 	return err
-}
-
-func (s *daprOrderStore) DeleteIdempotency(ctx context.Context, key string) error {
-	return s.client.DeleteState(ctx, s.store, idemKey(key), nil)
 }
 
 // pubsubClient is the part of the Dapr client the publisher uses.

@@ -67,7 +67,6 @@ type fakeStore struct {
 	idem      map[string]idemRecord
 	creates   int
 	updates   int
-	deletes   []string
 	getErr    error
 	createErr error
 	conflicts int // Update answers errConflict this many times first
@@ -136,14 +135,6 @@ func (s *fakeStore) ClaimIdempotency(_ context.Context, key string, rec idemReco
 		return errExists
 	}
 	s.idem[key] = rec
-	return nil
-}
-
-func (s *fakeStore) DeleteIdempotency(_ context.Context, key string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.deletes = append(s.deletes, key)
-	delete(s.idem, key)
 	return nil
 }
 

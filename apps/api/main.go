@@ -48,7 +48,8 @@ func run(ctx context.Context, log *slog.Logger) error {
 			}
 			return cat.Ready()
 		},
-		now: timeNow,
+		now:            timeNow,
+		publishTimeout: cfg.PublishTimeout,
 	}
 	srv := service.NewServer(cfg.Addr, a.routes(cfg.AppToken))
 	return service.Serve(ctx, log, srv, cfg.ShutdownGrace)

@@ -30,6 +30,9 @@ type api struct {
 	bank      tokenizer
 	ready     func(context.Context) error
 	now       func() time.Time
+	// publishTimeout bounds one publish of `order` (0: the request's own deadline), so the
+	// API answers before nginx gives up on it.
+	publishTimeout time.Duration
 }
 
 func timeNow() time.Time { return time.Now().UTC() }
@@ -37,6 +40,17 @@ func timeNow() time.Time { return time.Now().UTC() }
 // errUnavailable answers a request that failed on a dependency (state store, broker): the
 // client may retry, nothing was charged.
 var errUnavailable = service.Errorf(http.StatusServiceUnavailable, "unavailable", "your order could not be taken right now; nothing was charged, please try again")
+
+// A publish of `order` that returned an error may still have reached the broker (a
+// timeout, a client that hung up, a reply lost on the way back): its outcome is unknown,
+// never "nothing was charged". The Idempotency-Key keeps the order, so a retry with it
+// learns the outcome and is never a second order (docs/ORDERS.md, section 1).
+var (
+	errOutcomeUnknown = service.Errorf(http.StatusServiceUnavailable, "outcome_unknown",
+		"we could not confirm that your order was received; it may still go through. Retry with the same Idempotency-Key to learn its outcome: it will never be charged twice")
+	errOutcomeUnknownNoKey = service.Errorf(http.StatusServiceUnavailable, "outcome_unknown",
+		"we could not confirm that your order was received; it may still go through. Please check your email before you order again")
+)
 
 // orderRequest is the body of POST /orders. The seed sent restaurant, email and creditCard;
 // items and cardExpiry are optional additions. There is no CVV field: it is never taken.
@@ -142,12 +156,14 @@ func (a *api) placeOrder(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err := a.accept(ctx, ev); err != nil {
-		if idem != "" {
-			// Nothing was published: free the key so the client's retry starts afresh.
-			_ = a.orders.DeleteIdempotency(context.WithoutCancel(ctx), idem)
+		// The event may be on the broker: the key keeps this order (a retry re-publishes the
+		// same event id, which the consumers deduplicate), and the answer says "unknown".
+		service.Logger(ctx, a.log).ErrorContext(ctx, "order outcome unknown: the publish failed", "orderId", ev.OrderID, "error", err)
+		if idem == "" {
+			service.WriteError(w, r, a.log, errOutcomeUnknownNoKey)
+			return
 		}
-		service.Logger(ctx, a.log).ErrorContext(ctx, "order not accepted", "orderId", ev.OrderID, "error", err)
-		service.WriteError(w, r, a.log, errUnavailable)
+		service.WriteError(w, r, a.log, errOutcomeUnknown)
 		return
 	}
 	a.respondAccepted(w, ev.OrderID, events.StatusAccepted)
@@ -158,7 +174,13 @@ func (a *api) placeOrder(w http.ResponseWriter, r *http.Request) {
 // the order and the API rebuilds it, so an accepted order is never lost.
 func (a *api) accept(ctx context.Context, ev events.OrderPlaced) error {
 	log := service.Logger(ctx, a.log).With("orderId", ev.OrderID)
-	if err := a.publisher.PublishOrder(ctx, ev); err != nil {
+	pctx, cancel := ctx, context.CancelFunc(func() {})
+	if a.publishTimeout > 0 {
+		pctx, cancel = context.WithTimeout(ctx, a.publishTimeout)
+	}
+	err := a.publisher.PublishOrder(pctx, ev)
+	cancel()
+	if err != nil {
 		return fmt.Errorf("publish order: %w", err)
 	}
 	if err := a.orders.Create(ctx, newOrder(ev)); err != nil && !errors.Is(err, errExists) {
@@ -180,10 +202,12 @@ func (a *api) replay(w http.ResponseWriter, r *http.Request, rec idemRecord, fin
 	case err == nil:
 		a.respondAccepted(w, o.OrderID, o.Status)
 	case errors.Is(err, errNotFound):
-		// The first request stopped between claiming the key and recording the order:
-		// publish again (same event id; consumers deduplicate) so the order goes through.
+		// The first request stopped between claiming the key and recording the order (a
+		// crash, or a publish whose outcome it never learned): publish again (same event
+		// id; consumers deduplicate) so the order goes through, once.
 		if err := a.accept(ctx, rec.Event); err != nil {
-			service.WriteError(w, r, a.log, service.Errorf(http.StatusServiceUnavailable, "unavailable", "your order could not be taken right now; please try again"))
+			service.Logger(ctx, a.log).ErrorContext(ctx, "order outcome unknown: the publish failed", "orderId", rec.Event.OrderID, "error", err)
+			service.WriteError(w, r, a.log, errOutcomeUnknown)
 			return
 		}
 		a.respondAccepted(w, rec.Event.OrderID, events.StatusAccepted)
