@@ -7,10 +7,18 @@
 // that CloudEvent back onto its source topic, keyed by its order id, where the consumer
 // handles it again (its effects are idempotent). Replays are remembered in the consumer
 // group kafka-restaurants-dlq-replay: each dead letter is replayed at most once.
+//
+// Locally it talks to the stack's broker (127.0.0.1:9092). In a cluster the chart runs it as
+// a Job (helm/kafka-restaurants/templates/dlq.yaml) with the brokers' address, and for a
+// Kafka with TLS and SCRAM users: -tls, -tls-ca (a PEM file; default the system roots),
+// -sasl SCRAM-SHA-512 -user NAME, and the password in $KAFKA_PASSWORD (never a flag, so
+// it shows in no process list).
 package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -25,6 +33,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sasl/plain"
+	"github.com/twmb/franz-go/pkg/sasl/scram"
 
 	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/service"
 )
@@ -36,7 +46,7 @@ const replayGroup = "kafka-restaurants-dlq-replay"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout)
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "dlq:", err)
@@ -44,16 +54,24 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, args []string, out io.Writer) error {
+func run(ctx context.Context, args []string, getenv func(string) string, out io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("usage: dlq list|replay [-brokers 127.0.0.1:9092] [-topic order-dlq] [-id EVENT_ID]")
+		return errors.New("usage: dlq list|replay [-brokers 127.0.0.1:9092] [-topic order-dlq] [-id EVENT_ID] [-tls] [-tls-ca FILE] [-sasl SCRAM-SHA-512 -user NAME]")
 	}
 	cmd := args[0]
 	fs := flag.NewFlagSet("dlq "+cmd, flag.ContinueOnError)
 	brokers := fs.String("brokers", "127.0.0.1:9092", "Kafka bootstrap brokers, comma-separated")
 	topic := fs.String("topic", "", "one dead-letter topic (default: all)")
 	id := fs.String("id", "", "replay only the event with this CloudEvent id")
+	useTLS := fs.Bool("tls", false, "connect to the brokers with TLS")
+	caFile := fs.String("tls-ca", "", "PEM file of the CA that signed the brokers' certificates (default: the system roots; implies -tls)")
+	mechanism := fs.String("sasl", "", "SASL mechanism: SCRAM-SHA-512, SCRAM-SHA-256 or PLAIN (password in $KAFKA_PASSWORD)")
+	user := fs.String("user", "", "SASL user name")
 	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	conn, err := connection(strings.Split(*brokers, ","), *useTLS || *caFile != "", *caFile, *mechanism, *user, getenv("KAFKA_PASSWORD"))
+	if err != nil {
 		return err
 	}
 	topics := []string{"order-dlq", "order_confirm-dlq"}
@@ -63,19 +81,57 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		}
 		topics = []string{*topic}
 	}
-	seeds := strings.Split(*brokers, ",")
 	switch cmd {
 	case "list":
-		letters, err := read(ctx, seeds, topics, "")
+		letters, err := read(ctx, conn, topics, "")
 		if err != nil {
 			return err
 		}
 		return list(out, letters)
 	case "replay":
-		return replay(ctx, seeds, topics, *id, out)
+		return replay(ctx, conn, topics, *id, out)
 	default:
 		return fmt.Errorf("unknown command %q (list, replay)", cmd)
 	}
+}
+
+// connection is how every client of a run reaches the brokers: their addresses, TLS, SASL.
+func connection(seeds []string, useTLS bool, caFile, mechanism, user, password string) ([]kgo.Opt, error) {
+	opts := []kgo.Opt{kgo.SeedBrokers(seeds...)}
+	if useTLS {
+		cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+		if caFile != "" {
+			pem, err := os.ReadFile(caFile)
+			if err != nil {
+				return nil, fmt.Errorf("tls-ca: %w", err)
+			}
+			cfg.RootCAs = x509.NewCertPool()
+			if !cfg.RootCAs.AppendCertsFromPEM(pem) {
+				return nil, fmt.Errorf("tls-ca: no PEM certificate in %s", caFile)
+			}
+		}
+		opts = append(opts, kgo.DialTLSConfig(cfg))
+	}
+	if mechanism == "" {
+		if user != "" {
+			return nil, errors.New("-user needs -sasl")
+		}
+		return opts, nil
+	}
+	if user == "" || password == "" {
+		return nil, fmt.Errorf("-sasl %s needs -user and $KAFKA_PASSWORD", mechanism)
+	}
+	switch strings.ToUpper(mechanism) {
+	case "SCRAM-SHA-512":
+		opts = append(opts, kgo.SASL(scram.Auth{User: user, Pass: password}.AsSha512Mechanism()))
+	case "SCRAM-SHA-256":
+		opts = append(opts, kgo.SASL(scram.Auth{User: user, Pass: password}.AsSha256Mechanism()))
+	case "PLAIN":
+		opts = append(opts, kgo.SASL(plain.Auth{User: user, Pass: password}.AsMechanism()))
+	default:
+		return nil, fmt.Errorf("unknown SASL mechanism %q (SCRAM-SHA-512, SCRAM-SHA-256, PLAIN)", mechanism)
+	}
+	return opts, nil
 }
 
 // letter is one dead-lettered event.
@@ -92,8 +148,8 @@ type letter struct {
 
 // read returns every record of the topics up to their current end. With group set it
 // starts after that group's committed offsets (what was not replayed yet).
-func read(ctx context.Context, seeds, topics []string, group string) ([]letter, error) {
-	opts := []kgo.Opt{kgo.SeedBrokers(seeds...), kgo.ConsumeTopics(topics...), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart())}
+func read(ctx context.Context, conn []kgo.Opt, topics []string, group string) ([]letter, error) {
+	opts := append(append([]kgo.Opt(nil), conn...), kgo.ConsumeTopics(topics...), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	if group != "" {
 		opts = append(opts, kgo.ConsumerGroup(group), kgo.DisableAutoCommit())
 	}
@@ -172,12 +228,12 @@ func list(out io.Writer, letters []letter) error {
 
 // replay writes each not-yet-replayed dead letter (or only the one with id) back onto its
 // source topic and commits it in the replay group.
-func replay(ctx context.Context, seeds, topics []string, id string, out io.Writer) error {
-	letters, err := read(ctx, seeds, topics, replayGroup)
+func replay(ctx context.Context, conn []kgo.Opt, topics []string, id string, out io.Writer) error {
+	letters, err := read(ctx, conn, topics, replayGroup)
 	if err != nil {
 		return err
 	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...))
+	cl, err := kgo.NewClient(conn...)
 	if err != nil {
 		return err
 	}
