@@ -76,7 +76,7 @@ func noEnv(string) string { return "" }
 func TestBadUsage(t *testing.T) {
 	for _, args := range [][]string{
 		nil, {"explode"}, {"list", "-topic", "nope"},
-		{"list", "-sasl", "SCRAM-SHA-512"},                      // no user, no password
+		{"list", "-sasl", "SCRAM-SHA-512"},                       // no user, no password
 		{"list", "-sasl", "SCRAM-SHA-512", "-user", "dlq-kafka"}, // no $KAFKA_PASSWORD
 		{"list", "-user", "dlq-kafka"},                           // a user without a mechanism
 		{"list", "-sasl", "GSSAPI", "-user", "u"},
