@@ -461,7 +461,7 @@ func TestRecipes(t *testing.T) {
 
 	app, err := Select([]string{"app", "pause"})
 	require.NoError(t, err)
-	assert.Equal(t, []string{"api", "transactions", "email", "catalog", "bank", "netcheck", "frontend", "pause"}, Names(app))
+	assert.Equal(t, []string{"api", "transactions", "email", "catalog", "bank", "netcheck", "dlq", "frontend", "pause"}, Names(app))
 
 	_, err = Select([]string{"nginx"})
 	assert.ErrorContains(t, err, `no image "nginx"`)

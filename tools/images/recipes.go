@@ -160,6 +160,9 @@ func Recipes() []Recipe {
 		goService("broker", "./tools/cmd/broker", "9092/tcp"),
 		// The app chart's wait-for-dependencies init container, and the cluster tests' probe.
 		goService("netcheck", "./tools/cmd/netcheck"),
+		// Lists and replays the dead-letter topics: `make dlq` locally, the chart's dlq Jobs
+		// in a cluster (helm/kafka-restaurants/templates/dlq.yaml).
+		goService("dlq", "./tools/cmd/dlq"),
 		{
 			Name: "frontend", Source: Debian,
 			Debian: &DebianSpec{
@@ -381,8 +384,8 @@ func Select(names []string) ([]Recipe, error) {
 		return all, nil
 	}
 	groups := map[string][]string{
-		"go":      {"api", "transactions", "email", "catalog", "bank", "broker", "netcheck"},
-		"app":     {"api", "transactions", "email", "catalog", "bank", "frontend", "netcheck"},
+		"go":      {"api", "transactions", "email", "catalog", "bank", "broker", "netcheck", "dlq"},
+		"app":     {"api", "transactions", "email", "catalog", "bank", "frontend", "netcheck", "dlq"},
 		"dapr":    {"daprd", "operator", "sentry", "placement", "injector", "scheduler"},
 		"debian":  {"frontend", "postgresql"},
 		"cluster": {"broker", "postgresql", "daprd", "operator", "sentry", "placement", "injector", "scheduler", "mailpit", "coredns", "pause"},
