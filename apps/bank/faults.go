@@ -18,6 +18,10 @@ const (
 	// faultDropReply charges, then closes the connection without a reply: the client
 	// cannot know whether it paid, and only a retry with the same key is safe.
 	faultDropReply
+	// faultHang charges (or replays the charge already made), then sends nothing until the
+	// client gives up: a bank that charges and then hangs. Retrying the charge learns
+	// nothing; only asking the bank by key (GET /v1/charges?idempotencyKey=) does.
+	faultHang
 )
 
 // duration is a time.Duration that reads and writes as "250ms" in JSON.
@@ -46,6 +50,7 @@ func (d *duration) UnmarshalJSON(b []byte) error {
 type faultSettings struct {
 	FailureRate   float64  `json:"failureRate"`
 	DropReplyRate float64  `json:"dropReplyRate"`
+	HangRate      float64  `json:"hangRate,omitempty"`
 	Latency       duration `json:"latency"`
 	// Seed restarts the random source when given, so a fault test can replay the
 	// exact sequence of failures without restarting the bank.
@@ -59,8 +64,10 @@ func (s faultSettings) validate() error {
 		return fmt.Errorf("failureRate must be from 0 to 1, got %g", s.FailureRate)
 	case s.DropReplyRate < 0 || s.DropReplyRate > 1:
 		return fmt.Errorf("dropReplyRate must be from 0 to 1, got %g", s.DropReplyRate)
-	case s.FailureRate+s.DropReplyRate > 1:
-		return fmt.Errorf("failureRate + dropReplyRate must not exceed 1, got %g", s.FailureRate+s.DropReplyRate)
+	case s.HangRate < 0 || s.HangRate > 1:
+		return fmt.Errorf("hangRate must be from 0 to 1, got %g", s.HangRate)
+	case s.FailureRate+s.DropReplyRate+s.HangRate > 1:
+		return fmt.Errorf("failureRate + dropReplyRate + hangRate must not exceed 1, got %g", s.FailureRate+s.DropReplyRate+s.HangRate)
 	case s.Latency < 0:
 		return fmt.Errorf("latency must not be negative")
 	}
@@ -123,6 +130,8 @@ func (f *faults) roll() fault {
 		return faultFail
 	case r < f.cur.FailureRate+f.cur.DropReplyRate:
 		return faultDropReply
+	case r < f.cur.FailureRate+f.cur.DropReplyRate+f.cur.HangRate:
+		return faultHang
 	}
 	return faultNone
 }

@@ -254,6 +254,11 @@ func (b *bank) createCharge(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, b.logger, err)
 		return
 	}
+	if f == faultHang {
+		b.logger.WarnContext(r.Context(), "fault injected: charged, now hanging until the client gives up", "orderId", req.OrderID)
+		_ = sleep(r.Context(), maxHang)
+		return
+	}
 	if f == faultDropReply {
 		b.logger.WarnContext(r.Context(), "fault injected: reply dropped after charge", "orderId", req.OrderID)
 		conn, _, err := http.NewResponseController(w).Hijack()
@@ -271,6 +276,9 @@ func (b *bank) charge(ctx context.Context, key string, req chargeRequest) (reply
 	unlock := b.locks.lock(scopeCharges + "\x00" + key)
 	defer unlock()
 
+	if _, voided := b.store.voidedKey(key); voided {
+		return reply{}, errorf(http.StatusConflict, "charge_voided", "this Idempotency-Key was voided: no charge was made with it, and none will be")
+	}
 	hash := requestHash(req)
 	if rp, ok, err := b.replayOrConflict(scopeCharges, key, hash); ok || err != nil {
 		return rp, err
@@ -327,6 +335,93 @@ func (b *bank) charge(ctx context.Context, key string, req chargeRequest) (reply
 	b.logger.InfoContext(ctx, "charge recorded", "chargeId", c.ID, "orderId", c.OrderID,
 		"status", c.Status, "code", c.Code, "amount", c.Amount, "currency", c.Currency, "last4", c.Last4)
 	return reply{status: status, body: body}, nil
+}
+
+// maxHang bounds the hang fault, so a client that never gives up cannot hold a handler
+// (and the bank's shutdown) forever.
+const maxHang = time.Minute
+
+// Where a charge Idempotency-Key stands (GET /v1/charges?idempotencyKey=, POST
+// /v1/charges/void).
+const (
+	keyCharged = "charged" // a charge was made (succeeded or declined): it is in charge
+	keyNone    = "none"    // no charge yet; one may still arrive with this key
+	keyVoided  = "voided"  // no charge, and none will ever be made with this key
+)
+
+// keyView is the answer of a charge key lookup or void.
+type keyView struct {
+	IdempotencyKey string          `json:"idempotencyKey"`
+	State          string          `json:"state"`
+	Charge         json.RawMessage `json:"charge,omitempty"`
+	VoidedAt       *time.Time      `json:"voidedAt,omitempty"`
+}
+
+// keyState reads where key stands. Callers hold the key's lock, so a charge in progress
+// with the key (the slow card) has finished first.
+func (b *bank) keyState(key string) keyView {
+	v := keyView{IdempotencyKey: key, State: keyNone}
+	if rec, ok := b.store.idempotent(scopeCharges, key); ok {
+		v.State, v.Charge = keyCharged, json.RawMessage(rec.Body)
+	} else if vr, ok := b.store.voidedKey(key); ok {
+		v.State, v.VoidedAt = keyVoided, &vr.Created
+	}
+	return v
+}
+
+// chargeKey reads the key of GET /v1/charges?idempotencyKey=.
+func chargeKey(r *http.Request) (string, error) {
+	q := r.URL.Query()
+	key := q.Get("idempotencyKey")
+	switch {
+	case len(q["idempotencyKey"]) != 1 || key == "":
+		return "", errorf(http.StatusBadRequest, "missing_idempotency_key", "query idempotencyKey is required, once")
+	case len(key) > maxKeyLength:
+		return "", errorf(http.StatusBadRequest, "invalid_idempotency_key", "idempotencyKey must be at most %d characters", maxKeyLength)
+	}
+	return key, nil
+}
+
+// lookupCharge tells a client whose charge call gave no answer (a timeout, a dropped
+// reply, a bank that hangs) what became of it: the charge's own answer, or that there is
+// none yet, or that the key was voided.
+func (b *bank) lookupCharge(w http.ResponseWriter, r *http.Request) {
+	key, err := chargeKey(r)
+	if err != nil {
+		writeError(w, r, b.logger, err)
+		return
+	}
+	unlock := b.locks.lock(scopeCharges + "\x00" + key)
+	v := b.keyState(key)
+	unlock()
+	writeJSON(w, http.StatusOK, v)
+}
+
+// voidCharge closes the charge key in Idempotency-Key: if a charge was made with it, it
+// answers that charge (nothing is voided); otherwise no charge will ever be made with
+// it. Repeating it answers the same.
+func (b *bank) voidCharge(w http.ResponseWriter, r *http.Request) {
+	key, err := idempotencyKey(r)
+	if err != nil {
+		writeError(w, r, b.logger, err)
+		return
+	}
+	if r.ContentLength > 0 {
+		writeError(w, r, b.logger, errorf(http.StatusBadRequest, "invalid_request", "a void has no body; the key is the Idempotency-Key header"))
+		return
+	}
+	unlock := b.locks.lock(scopeCharges + "\x00" + key)
+	defer unlock()
+	if v := b.keyState(key); v.State != keyNone {
+		writeJSON(w, http.StatusOK, v)
+		return
+	}
+	if err := b.store.void(voidRecord{IdempotencyKey: key, Created: b.now().UTC()}); err != nil {
+		writeError(w, r, b.logger, fmt.Errorf("record void: %w", err))
+		return
+	}
+	b.logger.InfoContext(r.Context(), "charge key voided", "idempotencyKey", key)
+	writeJSON(w, http.StatusOK, b.keyState(key))
 }
 
 // refundRequest is the body of POST /v1/refunds.
@@ -426,6 +521,6 @@ func (b *bank) putFaults(w http.ResponseWriter, r *http.Request) {
 	b.faults.set(s)
 	cur := b.faults.settings()
 	b.logger.InfoContext(r.Context(), "faults changed", "failureRate", cur.FailureRate,
-		"dropReplyRate", cur.DropReplyRate, "latency", time.Duration(cur.Latency).String(), "seed", *cur.Seed)
+		"dropReplyRate", cur.DropReplyRate, "hangRate", cur.HangRate, "latency", time.Duration(cur.Latency).String(), "seed", *cur.Seed)
 	writeJSON(w, http.StatusOK, cur)
 }

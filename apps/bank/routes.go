@@ -21,6 +21,8 @@ func routes(b *bank, logger *slog.Logger) http.Handler {
 			r.Use(b.withLatency)
 			r.Post("/tokens", b.createToken)
 			r.Post("/charges", b.createCharge)
+			r.Get("/charges", b.lookupCharge)
+			r.Post("/charges/void", b.voidCharge)
 			r.Post("/refunds", b.createRefund)
 		})
 		r.Get("/ledger", b.ledger)

@@ -72,11 +72,20 @@ type idemRecord struct {
 	Body        string `json:"body"`
 }
 
+// voidRecord closes a charge Idempotency-Key that has no charge: no charge will ever be
+// made with it. A client that could not learn whether its charge went through voids the
+// key before it tells its customer "not charged", so a late retry cannot charge after all.
+type voidRecord struct {
+	IdempotencyKey string    `json:"idempotencyKey"`
+	Created        time.Time `json:"created"`
+}
+
 // ledgerLine is one line of ledger.jsonl: the entry and the answer are written in
 // one line so they are durable together or not at all.
 type ledgerLine struct {
 	Charge      *chargeRecord `json:"charge,omitempty"`
 	Refund      *refundRecord `json:"refund,omitempty"`
+	Void        *voidRecord   `json:"void,omitempty"`
 	Idempotency *idemRecord   `json:"idempotency,omitempty"`
 }
 
@@ -84,6 +93,7 @@ type ledgerLine struct {
 type ledgerView struct {
 	Charges []chargeRecord `json:"charges"`
 	Refunds []refundRecord `json:"refunds"`
+	Voids   []voidRecord   `json:"voids"`
 	Counts  ledgerCounts   `json:"counts"`
 }
 
@@ -108,6 +118,8 @@ type store struct {
 	refunds        []refundRecord
 	refundByCharge map[string]int
 	idem           map[string]idemRecord
+	voids          []voidRecord
+	voided         map[string]int
 }
 
 // openStore creates dir if needed and replays both files into memory.
@@ -120,6 +132,7 @@ func openStore(dir string) (*store, error) {
 		chargeByID:     map[string]int{},
 		refundByCharge: map[string]int{},
 		idem:           map[string]idemRecord{},
+		voided:         map[string]int{},
 	}
 	if err := loadLines(filepath.Join(dir, tokensFile), func(line []byte) error {
 		var t tokenRecord
@@ -225,6 +238,10 @@ func (s *store) apply(l ledgerLine) {
 		s.refundByCharge[l.Refund.ChargeID] = len(s.refunds)
 		s.refunds = append(s.refunds, *l.Refund)
 	}
+	if l.Void != nil {
+		s.voided[l.Void.IdempotencyKey] = len(s.voids)
+		s.voids = append(s.voids, *l.Void)
+	}
 	if l.Idempotency != nil {
 		s.idem[idemKey(l.Idempotency.Scope, l.Idempotency.Key)] = *l.Idempotency
 	}
@@ -255,6 +272,35 @@ func (s *store) idempotent(scope, key string) (idemRecord, bool) {
 	defer s.mu.Unlock()
 	r, ok := s.idem[idemKey(scope, key)]
 	return r, ok
+}
+
+// voidedKey returns the void of a charge key, if it was voided.
+func (s *store) voidedKey(key string) (voidRecord, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i, ok := s.voided[key]
+	if !ok {
+		return voidRecord{}, false
+	}
+	return s.voids[i], true
+}
+
+// void makes a charge key's void durable. Callers hold the key's lock and have checked
+// that the key has no charge.
+func (s *store) void(v voidRecord) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, dup := s.voided[v.IdempotencyKey]; dup {
+		return nil
+	}
+	if _, charged := s.idem[idemKey(scopeCharges, v.IdempotencyKey)]; charged {
+		return errDuplicateKey
+	}
+	if err := appendLine(s.ledgerF, ledgerLine{Void: &v}); err != nil {
+		return err
+	}
+	s.apply(ledgerLine{Void: &v})
+	return nil
 }
 
 // charge looks a charge up by id.
@@ -306,7 +352,7 @@ func (s *store) record(l ledgerLine) error {
 func (s *store) ledger(orderID string) ledgerView {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	v := ledgerView{Charges: []chargeRecord{}, Refunds: []refundRecord{}}
+	v := ledgerView{Charges: []chargeRecord{}, Refunds: []refundRecord{}, Voids: []voidRecord{}}
 	for _, c := range s.charges {
 		if orderID != "" && c.OrderID != orderID {
 			continue
@@ -323,6 +369,12 @@ func (s *store) ledger(orderID string) ledgerView {
 		if orderID == "" || r.OrderID == orderID {
 			v.Refunds = append(v.Refunds, r)
 		}
+	}
+	if orderID == "" {
+		v.Voids = append(v.Voids, s.voids...)
+	} else if i, ok := s.voided[orderID]; ok {
+		// The services use the order id as the charge key.
+		v.Voids = append(v.Voids, s.voids[i])
 	}
 	return v
 }

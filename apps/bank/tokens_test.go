@@ -124,7 +124,8 @@ func TestUnknownRoutes(t *testing.T) {
 		code               string
 	}{
 		{"unknown path", http.MethodGet, "/v1/accounts", 404, "not_found"},
-		{"wrong method on charges", http.MethodGet, "/v1/charges", 405, "method_not_allowed"},
+		{"wrong method on charges", http.MethodDelete, "/v1/charges", 405, "method_not_allowed"},
+		{"wrong method on a void", http.MethodGet, "/v1/charges/void", 405, "method_not_allowed"},
 		{"delete ledger is not offered", http.MethodDelete, "/v1/ledger", 405, "method_not_allowed"},
 	}
 	for _, tt := range tests {
