@@ -47,6 +47,9 @@ type scenario struct {
 	knownBug string
 	// replicas runs more instances of an app in the same consumer group.
 	replicas map[string]int
+	// components, when set, writes the components folder the stack runs on instead of
+	// components/ (e.g. a copy with a shorter retry budget).
+	components func(t *testing.T) string
 }
 
 var (
@@ -67,7 +70,11 @@ func TestFaults(t *testing.T) {
 	t.Logf("fault suite: full=%v, %d orders per scenario at %.0f/s", c.full, c.orders, c.rate)
 	for _, sc := range scenarios() {
 		t.Run(sc.name, func(t *testing.T) {
-			r := start(t, sc.env, sc.replicas)
+			var components string
+			if sc.components != nil {
+				components = sc.components(t)
+			}
+			r := start(t, sc.env, sc.replicas, components)
 			card := sc.card
 			if card == nil {
 				card = mostlyApproved
@@ -236,6 +243,7 @@ func scenarios() []scenario {
 				}
 			},
 		},
+		deadLetterReplay(),
 	}
 }
 

@@ -125,8 +125,9 @@ func debugRunFile(t *testing.T, root string) string {
 
 // start runs the stack for one scenario (the caller holds the stack lock) in a temporary data folder: rate limit lifted,
 // broker fault endpoint on, services and sidecars at debug level, mailpit keeping every
-// message. extra adds environment per process; replicas runs more instances of an app.
-func start(t *testing.T, extra map[string]map[string]string, replicas map[string]int) *run {
+// message. extra adds environment per process; replicas runs more instances of an app;
+// components, when not empty, replaces components/.
+func start(t *testing.T, extra map[string]map[string]string, replicas map[string]int, components string) *run {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("starts the whole stack; skipped with -short")
@@ -148,7 +149,7 @@ func start(t *testing.T, extra map[string]map[string]string, replicas map[string
 			env[name][k] = v
 		}
 	}
-	s := stack.Start(t, stack.Options{Env: env, RunFile: debugRunFile(t, stack.Root(t)), Replicas: replicas, Locked: true})
+	s := stack.Start(t, stack.Options{Env: env, RunFile: debugRunFile(t, stack.Root(t)), Replicas: replicas, ComponentsDir: components, Locked: true})
 	r := &run{Stack: s.Stack, t: t, mail: s.Mail, bank: s.Bank}
 	// Runs before the stack's own cleanup stops it: a scenario may leave mailpit stopped,
 	// and a stopped process would not see SIGTERM.
