@@ -73,7 +73,7 @@ func TestSidecarMTLSAndAccessControl(t *testing.T) {
 	fe := pods(t, appNS, "app.kubernetes.io/name=frontend")
 	require.NotEmpty(t, fe)
 	sidecar := "http://" + portForward(t, appNS, fe[0].Metadata.Name, 3500)
-	token := secretValue(t, appNS, "dapr-api-token", "token")
+	token := secretValue(t, appNS, "frontend-dapr-api-token", "token")
 	call := func(method, path string, withToken bool) int {
 		h := map[string]string{}
 		if withToken {

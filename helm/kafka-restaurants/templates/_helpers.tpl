@@ -57,14 +57,58 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- end -}}
 {{- end -}}
 
-{{/* Secret names for the Dapr API token (callers of a sidecar) and the app token
-(callers of an app: only its own sidecar). The key is always `token`, as the Dapr
-injector expects. */}}
-{{- define "kr.apiTokenSecret" -}}
-{{- default (include "kr.fullname" (list . "dapr-api-token")) .Values.dapr.apiToken.existingSecret -}}
+{{/* The Dapr apps, by app id: each has a token pair of its own (dapr.tokens.<app id>). */}}
+{{- define "kr.daprAppIds" -}}
+{{- list "frontend" "api" "transactions" "email" "catalog" | toJson -}}
 {{- end -}}
-{{- define "kr.appTokenSecret" -}}
-{{- default (include "kr.fullname" (list . "dapr-app-token")) .Values.dapr.appToken.existingSecret -}}
+
+{{/* One app's token settings: dapr.tokens.<app id>.<kind>Token ({existingSecret, value}).
+Argument: (list $ appId kind), kind "api" (the Dapr API token: callers of the app's
+sidecar) or "app" (the app token: callers of the app, i.e. only its own sidecar). */}}
+{{- define "kr.tokenConfig" -}}
+{{- $root := index . 0 -}}{{- $app := index . 1 -}}{{- $kind := index . 2 -}}
+{{- $apps := $root.Values.dapr.tokens | default dict -}}
+{{- $cfg := index (index $apps $app | default dict) (printf "%sToken" $kind) | default dict -}}
+{{- toJson $cfg -}}
+{{- end -}}
+
+{{/* The Secret that holds one app's token of one kind: its existingSecret, or
+<release>-<app id>-dapr-<kind>-token made by secrets.yaml. The key is always `token`, as
+the Dapr injector expects. Argument: (list $ appId kind). */}}
+{{- define "kr.tokenSecret" -}}
+{{- $root := index . 0 -}}{{- $app := index . 1 -}}{{- $kind := index . 2 -}}
+{{- $cfg := include "kr.tokenConfig" . | fromJson -}}
+{{- default (include "kr.fullname" (list $root (printf "%s-dapr-%s-token" $app $kind))) $cfg.existingSecret -}}
+{{- end -}}
+
+{{/* Fails the render on token settings that would let one token open two doors: the
+chart-wide dapr.apiToken / dapr.appToken of earlier versions (one token for every app),
+one Secret or one value for two apps or for both of an app's tokens. */}}
+{{- define "kr.checkTokens" -}}
+{{- range $old := list "apiToken" "appToken" }}
+{{- $cfg := index $.Values.dapr $old | default dict }}
+{{- if or $cfg.existingSecret $cfg.value }}
+{{- fail (printf "dapr.%s was one token for every app; each app now has its own: set dapr.tokens.<app id>.%s.existingSecret (or .value) for each of frontend, api, transactions, email and catalog, or leave them out and the chart generates them (see values.yaml)" $old $old) }}
+{{- end }}
+{{- end }}
+{{- $names := dict }}{{- $values := dict }}
+{{- range $app := include "kr.daprAppIds" $ | fromJsonArray }}
+{{- range $kind := list "api" "app" }}
+{{- $who := printf "dapr.tokens.%s.%sToken" $app $kind }}
+{{- $name := include "kr.tokenSecret" (list $ $app $kind) }}
+{{- if hasKey $names $name }}
+{{- fail (printf "%s and %s both name Secret %s: each token must be one app's own, or it opens another app's door" (get $names $name) $who $name) }}
+{{- end }}
+{{- $_ := set $names $name $who }}
+{{- $cfg := include "kr.tokenConfig" (list $ $app $kind) | fromJson }}
+{{- with $cfg.value }}
+{{- if hasKey $values . }}
+{{- fail (printf "%s and %s have the same value: each token must be one app's own, or it opens another app's door" (get $values .) $who) }}
+{{- end }}
+{{- $_ := set $values . $who }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- end -}}
 
 {{/*
@@ -96,10 +140,11 @@ keeps its APIs up until the app stops answering its health check or this long pa
 Without it a pod deleted mid-email sent the email, could not mark it sent, and the
 redelivery sent it again once the claim's lease ran out (tests/cluster). */}}
 dapr.io/block-shutdown-duration: {{ $d.blockShutdownDuration | quote }}
+{{- /* The app's own pair: no other app's sidecar or app accepts either token. */}}
 {{- if $apiToken }}
-dapr.io/api-token-secret: {{ include "kr.apiTokenSecret" $root | quote }}
+dapr.io/api-token-secret: {{ include "kr.tokenSecret" (list $root $appId "api") | quote }}
 {{- end }}
-dapr.io/app-token-secret: {{ include "kr.appTokenSecret" $root | quote }}
+dapr.io/app-token-secret: {{ include "kr.tokenSecret" (list $root $appId "app") | quote }}
 {{- end -}}
 
 {{/* Prometheus scrape annotations: the app's own /metrics. The sidecar's metrics port
@@ -113,18 +158,20 @@ prometheus.io/path: "/metrics"
 {{- end -}}
 {{- end -}}
 
-{{/* Tokens the app reads: DAPR_API_TOKEN to call its sidecar, APP_API_TOKEN to check
-that a caller is its sidecar. The Dapr injector passes neither to app containers. */}}
+{{/* Tokens the app reads, from its own Secrets (the ones its sidecar's annotations
+name): DAPR_API_TOKEN to call its sidecar, APP_API_TOKEN to check that a caller is its
+sidecar. The Dapr injector passes neither to app containers. Argument: (list $ appId). */}}
 {{- define "kr.tokenEnv" -}}
+{{- $root := index . 0 -}}{{- $app := index . 1 -}}
 - name: DAPR_API_TOKEN
   valueFrom:
     secretKeyRef:
-      name: {{ include "kr.apiTokenSecret" . }}
+      name: {{ include "kr.tokenSecret" (list $root $app "api") }}
       key: token
 - name: APP_API_TOKEN
   valueFrom:
     secretKeyRef:
-      name: {{ include "kr.appTokenSecret" . }}
+      name: {{ include "kr.tokenSecret" (list $root $app "app") }}
       key: token
 {{- end -}}
 
