@@ -24,6 +24,7 @@ type decision struct {
 	Outcome   events.Outcome `json:"outcome"`
 	Reason    string         `json:"reason,omitempty"`
 	ChargeID  string         `json:"chargeId,omitempty"`
+	RefundID  string         `json:"refundId,omitempty"`
 	DecidedAt time.Time      `json:"decidedAt"`
 }
 
@@ -44,9 +45,28 @@ type chargeResult struct {
 // errTransient is a bank failure worth retrying (unreachable, timeout, 5xx).
 var errTransient = errors.New("bank temporarily unavailable")
 
-// charger charges the bank.
+// Where the bank says an order's charge key stands.
+const (
+	keyCharged = "charged" // a charge was made: Result says how it went
+	keyNone    = "none"    // no charge yet; one may still arrive with the key
+	keyVoided  = "voided"  // no charge, and none will ever be made with the key
+)
+
+// chargeKey is the bank's answer about an order's charge key.
+type chargeKey struct {
+	State  string
+	Result chargeResult
+}
+
+// charger charges the bank, and asks it what became of a charge whose answer was lost.
 type charger interface {
 	Charge(ctx context.Context, o events.OrderPlaced) (chargeResult, error)
+	// Lookup asks the bank, by the order's Idempotency-Key, what became of its charge.
+	Lookup(ctx context.Context, orderID string) (chargeKey, error)
+	// Void closes the order's key unless a charge was made with it (then it answers it).
+	Void(ctx context.Context, orderID string) (chargeKey, error)
+	// Refund refunds a charge in full, once, and returns the refund id.
+	Refund(ctx context.Context, orderID, chargeID string) (string, error)
 }
 
 // reporter tells the API about a status change.
@@ -100,8 +120,12 @@ func (c *consumer) handleOrder(ctx context.Context, e *common.TopicEvent) (retry
 		log.InfoContext(ctx, "order already decided; announcing the decision again", "outcome", d.Outcome)
 	}
 
+	detail := d.Reason
+	if d.RefundID != "" {
+		detail += "; charge refunded"
+	}
 	err = c.reporter.Report(ctx, o.OrderID, events.TransitionRequest{
-		Transition: events.Transition{To: events.Status(d.Outcome), At: d.DecidedAt, Detail: d.Reason},
+		Transition: events.Transition{To: events.Status(d.Outcome), At: d.DecidedAt, Detail: detail},
 		Order:      snapshot(o),
 	})
 	switch {
@@ -123,6 +147,7 @@ func (c *consumer) handleOrder(ctx context.Context, e *common.TopicEvent) (retry
 		Outcome:        d.Outcome,
 		Reason:         d.Reason,
 		ChargeID:       d.ChargeID,
+		RefundID:       d.RefundID,
 		DecidedAt:      d.DecidedAt,
 	}); err != nil {
 		return true, fmt.Errorf("publish order_confirm: %w", err)
@@ -131,23 +156,70 @@ func (c *consumer) handleOrder(ctx context.Context, e *common.TopicEvent) (retry
 	return false, nil
 }
 
-// decide charges the bank. A bank that stays unavailable past giveUp (counted from when the
-// order was placed) makes the order failed, so the customer hears about it.
+// decide charges the bank and turns its answer into a decision. An answer that did not
+// arrive (a timeout, an open breaker, a dropped reply) is an unknown outcome, never a
+// failure: the bank is asked by the order's key what became of the charge, and only a
+// bank that says "no charge, and none can come now" makes the order failed.
 func (c *consumer) decide(ctx context.Context, log *slog.Logger, o events.OrderPlaced) (decision, error) {
 	res, err := c.bank.Charge(ctx, o)
-	now := c.now()
 	switch {
 	case errors.Is(err, errTransient):
-		if now.Sub(o.PlacedAt) < c.giveUp {
-			return decision{}, err
-		}
-		log.ErrorContext(ctx, "bank unavailable past the retry window; order failed", "error", err, "window", c.giveUp.String())
-		return decision{Outcome: events.OutcomeFailed, Reason: "bank_unavailable", DecidedAt: now}, nil
+		return c.resolve(ctx, log, o, err)
 	case err != nil:
-		log.ErrorContext(ctx, "bank refused the charge request; order failed", "error", err)
-		return decision{Outcome: events.OutcomeFailed, Reason: "payment_error", DecidedAt: now}, nil
+		return c.refused(ctx, log, o, err)
 	}
-	return decision{Outcome: res.Outcome, Reason: res.Reason, ChargeID: res.ChargeID, DecidedAt: now}, nil
+	return decision{Outcome: res.Outcome, Reason: res.Reason, ChargeID: res.ChargeID, DecidedAt: c.now()}, nil
+}
+
+// resolve learns the outcome of a charge whose answer was lost. Inside the retry window a
+// key with no charge yet is charged again (the same key: the bank charges once); past it,
+// the key is voided first, so the "failed" email can never meet a late charge.
+func (c *consumer) resolve(ctx context.Context, log *slog.Logger, o events.OrderPlaced, chargeErr error) (decision, error) {
+	k, err := c.bank.Lookup(ctx, o.OrderID)
+	if err != nil {
+		return decision{}, fmt.Errorf("charge outcome unknown (%v), and the bank cannot be asked: %w", chargeErr, err)
+	}
+	if k.State == keyNone {
+		if c.now().Sub(o.PlacedAt) < c.giveUp {
+			return decision{}, chargeErr
+		}
+		if k, err = c.bank.Void(ctx, o.OrderID); err != nil {
+			return decision{}, fmt.Errorf("charge outcome unknown (%v), and the key cannot be voided: %w", chargeErr, err)
+		}
+	}
+	now := c.now()
+	switch k.State {
+	case keyCharged:
+		log.WarnContext(ctx, "charge answer lost; its outcome learned from the bank", "error", chargeErr, "outcome", k.Result.Outcome, "chargeId", k.Result.ChargeID)
+		return decision{Outcome: k.Result.Outcome, Reason: k.Result.Reason, ChargeID: k.Result.ChargeID, DecidedAt: now}, nil
+	case keyVoided:
+		log.ErrorContext(ctx, "bank unavailable past the retry window; no charge was made and none can be now; order failed", "error", chargeErr, "window", c.giveUp.String())
+		return decision{Outcome: events.OutcomeFailed, Reason: "bank_unavailable", DecidedAt: now}, nil
+	}
+	return decision{}, fmt.Errorf("charge outcome unknown: the bank answered %q", k.State)
+}
+
+// refused fails an order whose charge request the bank refused outright (a 4xx other than
+// a decline). Before it says "failed" it closes the key; if a charge stands under it all
+// the same, that charge is refunded and the decision says so.
+func (c *consumer) refused(ctx context.Context, log *slog.Logger, o events.OrderPlaced, chargeErr error) (decision, error) {
+	k, err := c.bank.Void(ctx, o.OrderID)
+	if err != nil {
+		return decision{}, fmt.Errorf("charge refused (%v), and the key cannot be voided: %w", chargeErr, err)
+	}
+	d := decision{Outcome: events.OutcomeFailed, Reason: "payment_error"}
+	if k.State == keyCharged && k.Result.Outcome == events.OutcomePaid {
+		refundID, err := c.bank.Refund(ctx, o.OrderID, k.Result.ChargeID)
+		if err != nil {
+			return decision{}, fmt.Errorf("order failed with a charge standing; refund: %w", err)
+		}
+		d.ChargeID, d.RefundID = k.Result.ChargeID, refundID
+		log.ErrorContext(ctx, "bank refused the charge request but holds a charge for the order; refunded, order failed", "error", chargeErr, "chargeId", d.ChargeID, "refundId", refundID)
+	} else {
+		log.ErrorContext(ctx, "bank refused the charge request; order failed", "error", chargeErr)
+	}
+	d.DecidedAt = c.now()
+	return d, nil
 }
 
 func snapshot(o events.OrderPlaced) *events.Snapshot {

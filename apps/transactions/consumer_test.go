@@ -27,12 +27,21 @@ var testNow = time.Date(2026, 11, 27, 18, 0, 0, 0, time.UTC)
 
 const orderID = "ord_01jd8xq3v7k2m9p4r6t8w0y2za"
 
-// fakeBank answers charges as told and records them.
+// fakeBank answers charges, key lookups, voids and refunds as told, and records them. By
+// default a key has no charge and a void voids it.
 type fakeBank struct {
-	mu     sync.Mutex
-	result chargeResult
-	err    error
-	calls  []events.OrderPlaced
+	mu        sync.Mutex
+	result    chargeResult
+	err       error
+	calls     []events.OrderPlaced
+	lookup    chargeKey
+	lookupErr error
+	lookups   int
+	void      chargeKey
+	voidErr   error
+	voids     int
+	refundErr error
+	refunds   []string // charge ids
 }
 
 func (b *fakeBank) Charge(_ context.Context, o events.OrderPlaced) (chargeResult, error) {
@@ -40,6 +49,36 @@ func (b *fakeBank) Charge(_ context.Context, o events.OrderPlaced) (chargeResult
 	defer b.mu.Unlock()
 	b.calls = append(b.calls, o)
 	return b.result, b.err
+}
+
+func (b *fakeBank) Lookup(context.Context, string) (chargeKey, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.lookups++
+	if b.lookup.State == "" {
+		return chargeKey{State: keyNone}, b.lookupErr
+	}
+	return b.lookup, b.lookupErr
+}
+
+func (b *fakeBank) Void(context.Context, string) (chargeKey, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.voids++
+	if b.void.State == "" {
+		return chargeKey{State: keyVoided}, b.voidErr
+	}
+	return b.void, b.voidErr
+}
+
+func (b *fakeBank) Refund(_ context.Context, _, chargeID string) (string, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.refundErr != nil {
+		return "", b.refundErr
+	}
+	b.refunds = append(b.refunds, chargeID)
+	return "re_" + chargeID, nil
 }
 
 // fakeDecisions is a first-write-wins decision store.
@@ -394,4 +433,129 @@ func TestOrderRouteAnswersDapr(t *testing.T) {
 			assert.JSONEq(t, `{"status":"`+tc.want+`"}`, string(out))
 		})
 	}
+}
+
+func TestHandleOrderResolvesAnUnknownChargeOutcome(t *testing.T) {
+	timeout := fmt.Errorf("%w: context deadline exceeded", errTransient)
+	paidKey := chargeKey{State: keyCharged, Result: chargeResult{Outcome: events.OutcomePaid, ChargeID: "ch_late"}}
+	declinedKey := chargeKey{State: keyCharged, Result: chargeResult{Outcome: events.OutcomeDeclined, ChargeID: "ch_no", Reason: "stolen_card"}}
+	tests := []struct {
+		name       string
+		age        time.Duration
+		setup      func(*fakeBank)
+		want       events.Outcome // "" when nothing may be decided yet
+		wantReason string
+		wantCharge string
+		wantVoids  int
+	}{
+		{"charged, then the answer was lost: paid", time.Second, func(b *fakeBank) { b.lookup = paidKey }, events.OutcomePaid, "", "ch_late", 0},
+		{"charged past the window: still paid, never failed", 2 * time.Minute, func(b *fakeBank) { b.lookup = paidKey }, events.OutcomePaid, "", "ch_late", 0},
+		{"declined, then the answer was lost", time.Second, func(b *fakeBank) { b.lookup = declinedKey }, events.OutcomeDeclined, "stolen_card", "ch_no", 0},
+		{"no charge yet, inside the window: charge again later", time.Second, nil, "", "", "", 0},
+		{"no charge past the window: the key is voided, then failed", 2 * time.Minute, nil, events.OutcomeFailed, "bank_unavailable", "", 1},
+		{"a charge slipped in before the void: paid", 2 * time.Minute, func(b *fakeBank) { b.void = paidKey }, events.OutcomePaid, "", "ch_late", 1},
+		{"voided by an earlier delivery: failed", 10 * time.Second, func(b *fakeBank) { b.lookup = chargeKey{State: keyVoided} }, events.OutcomeFailed, "bank_unavailable", "", 0},
+		{"the bank cannot be asked: unknown, never failed", 2 * time.Minute, func(b *fakeBank) { b.lookupErr = timeout }, "", "", "", 0},
+		{"the key cannot be voided: unknown, never failed", 2 * time.Minute, func(b *fakeBank) { b.voidErr = timeout }, "", "", "", 1},
+		{"the void answers no charge and no void: unknown", 2 * time.Minute, func(b *fakeBank) { b.void = chargeKey{State: keyNone} }, "", "", "", 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness()
+			h.bank.err = timeout
+			if tc.setup != nil {
+				tc.setup(h.bank)
+			}
+			retry, err := h.handle(placed(t, tc.age, nil))
+			assert.Equal(t, 1, h.bank.lookups, "the bank is asked by key before anything is decided")
+			assert.Equal(t, tc.wantVoids, h.bank.voids)
+			assert.Empty(t, h.bank.refunds)
+			if tc.want == "" {
+				require.Error(t, err)
+				assert.True(t, retry, "an unknown outcome is retried")
+				assert.Empty(t, h.dec.byOrder, "nothing decided")
+				assert.Empty(t, h.rep.calls)
+				assert.Empty(t, h.pub.events)
+				return
+			}
+			require.NoError(t, err)
+			assert.False(t, retry)
+			d := h.dec.byOrder[orderID]
+			assert.Equal(t, tc.want, d.Outcome)
+			assert.Equal(t, tc.wantReason, d.Reason)
+			assert.Equal(t, tc.wantCharge, d.ChargeID)
+			require.Len(t, h.pub.events, 1)
+			assert.Equal(t, tc.want, h.pub.events[0].Outcome)
+			assert.Equal(t, tc.wantCharge, h.pub.events[0].ChargeID)
+			assert.Empty(t, h.pub.events[0].RefundID)
+		})
+	}
+}
+
+func TestHandleOrderRefundsAChargeOfAFailedOrder(t *testing.T) {
+	refusal := errors.New("bank answered 409 idempotency_conflict")
+	h := newHarness()
+	h.bank.err = refusal
+	h.bank.void = chargeKey{State: keyCharged, Result: chargeResult{Outcome: events.OutcomePaid, ChargeID: "ch_stray"}}
+	h.bank.refundErr = errors.New("bank unavailable")
+
+	data := placed(t, time.Second, nil)
+	retry, err := h.handle(data)
+	require.Error(t, err)
+	assert.True(t, retry, "not failed until the money is back")
+	assert.Empty(t, h.dec.byOrder)
+	assert.Empty(t, h.pub.events)
+
+	h.bank.refundErr = nil
+	for range 2 { // the redelivery, then a repeat of it
+		retry, err = h.handle(data)
+		require.NoError(t, err)
+		assert.False(t, retry)
+	}
+	assert.Equal(t, []string{"ch_stray"}, h.bank.refunds, "refunded once")
+	d := h.dec.byOrder[orderID]
+	assert.Equal(t, events.OutcomeFailed, d.Outcome)
+	assert.Equal(t, "payment_error", d.Reason)
+	assert.Equal(t, "ch_stray", d.ChargeID)
+	assert.Equal(t, "re_ch_stray", d.RefundID)
+	require.Len(t, h.pub.events, 2)
+	e := h.pub.events[0]
+	assert.Equal(t, "re_ch_stray", e.RefundID)
+	raw, _ := json.Marshal(e)
+	_, derr := events.DecodeOrderCharged(raw)
+	assert.NoError(t, derr, "the email service accepts a refunded failure")
+	assert.Equal(t, "payment_error; charge refunded", h.rep.calls[0].Req.Detail)
+}
+
+func TestHandleOrderRefusedWithoutACharge(t *testing.T) {
+	tests := []struct {
+		name string
+		void chargeKey
+	}{
+		{"the key is voided", chargeKey{State: keyVoided}},
+		{"a declined charge stands: nothing to refund", chargeKey{State: keyCharged, Result: chargeResult{Outcome: events.OutcomeDeclined, ChargeID: "ch_d", Reason: "card_declined"}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness()
+			h.bank.err = errors.New("bank answered 400 invalid_token")
+			h.bank.void = tc.void
+			_, err := h.handle(placed(t, time.Second, nil))
+			require.NoError(t, err)
+			assert.Equal(t, 1, h.bank.voids)
+			assert.Empty(t, h.bank.refunds)
+			d := h.dec.byOrder[orderID]
+			assert.Equal(t, events.OutcomeFailed, d.Outcome)
+			assert.Empty(t, d.RefundID)
+		})
+	}
+	t.Run("the key cannot be voided: retried", func(t *testing.T) {
+		h := newHarness()
+		h.bank.err = errors.New("bank answered 400 invalid_token")
+		h.bank.voidErr = fmt.Errorf("%w: timeout", errTransient)
+		retry, err := h.handle(placed(t, time.Second, nil))
+		require.Error(t, err)
+		assert.True(t, retry)
+		assert.Empty(t, h.dec.byOrder)
+	})
 }

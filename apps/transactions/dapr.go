@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"strconv"
 
 	dapr "github.com/dapr/go-sdk/client"
@@ -59,6 +60,90 @@ func (b *daprBank) Charge(ctx context.Context, o events.OrderPlaced) (chargeResu
 	default:
 		return chargeResult{}, fmt.Errorf("bank answered %d %s", code, ans.Code)
 	}
+}
+
+// keyView is the bank's answer about a charge key (GET /v1/charges?idempotencyKey=,
+// POST /v1/charges/void).
+type keyView struct {
+	IdempotencyKey string `json:"idempotencyKey"`
+	State          string `json:"state"`
+	Charge         *struct {
+		ID     string `json:"id"`
+		Status string `json:"status"`
+		Code   string `json:"code"`
+	} `json:"charge"`
+}
+
+// Lookup asks the bank what became of the order's charge, by its Idempotency-Key.
+func (b *daprBank) Lookup(ctx context.Context, orderID string) (chargeKey, error) {
+	return b.askKey(ctx, &dapr.InvokeBindingRequest{
+		Name: b.binding, Operation: "get",
+		Metadata: map[string]string{"path": "/v1/charges?idempotencyKey=" + url.QueryEscape(orderID)},
+	}, orderID)
+}
+
+// Void closes the order's charge key at the bank unless a charge was made with it, and
+// answers where the key stands then: charged (with the charge) or voided.
+func (b *daprBank) Void(ctx context.Context, orderID string) (chargeKey, error) {
+	return b.askKey(ctx, &dapr.InvokeBindingRequest{
+		Name: b.binding, Operation: "post",
+		Metadata: map[string]string{"path": "/v1/charges/void", "Idempotency-Key": orderID},
+	}, orderID)
+}
+
+// askKey reads the bank's answer about a key. Anything but a well-formed answer about this
+// very key is an error: the outcome stays unknown.
+func (b *daprBank) askKey(ctx context.Context, in *dapr.InvokeBindingRequest, orderID string) (chargeKey, error) {
+	resp, err := b.client.InvokeBinding(ctx, in)
+	if err != nil {
+		return chargeKey{}, fmt.Errorf("%w: %v", errTransient, err)
+	}
+	code, _ := strconv.Atoi(resp.Metadata["statusCode"])
+	if code != 200 {
+		return chargeKey{}, fmt.Errorf("%w: key lookup answered %d", errTransient, code)
+	}
+	var v keyView
+	if err := json.Unmarshal(resp.Data, &v); err != nil || v.IdempotencyKey != orderID {
+		return chargeKey{}, fmt.Errorf("%w: unexpected key lookup answer", errTransient)
+	}
+	switch {
+	case v.State == keyNone && v.Charge == nil, v.State == keyVoided && v.Charge == nil:
+		return chargeKey{State: v.State}, nil
+	case v.State == keyCharged && v.Charge != nil && v.Charge.ID != "" && v.Charge.Status == "succeeded":
+		return chargeKey{State: v.State, Result: chargeResult{Outcome: events.OutcomePaid, ChargeID: v.Charge.ID}}, nil
+	case v.State == keyCharged && v.Charge != nil && v.Charge.ID != "" && v.Charge.Status == "declined":
+		reason := v.Charge.Code
+		if reason == "" {
+			reason = "card_declined"
+		}
+		return chargeKey{State: v.State, Result: chargeResult{Outcome: events.OutcomeDeclined, ChargeID: v.Charge.ID, Reason: reason}}, nil
+	}
+	return chargeKey{}, fmt.Errorf("%w: unexpected key state %q", errTransient, v.State)
+}
+
+// Refund refunds a charge in full, once: the key is derived from the order, and the bank
+// refunds a charge at most once whatever the key.
+func (b *daprBank) Refund(ctx context.Context, orderID, chargeID string) (string, error) {
+	body, err := json.Marshal(map[string]string{"chargeId": chargeID})
+	if err != nil {
+		return "", err
+	}
+	resp, err := b.client.InvokeBinding(ctx, &dapr.InvokeBindingRequest{
+		Name: b.binding, Operation: "post", Data: body,
+		Metadata: map[string]string{"path": "/v1/refunds", "Content-Type": "application/json", "Idempotency-Key": "refund-" + orderID},
+	})
+	if err != nil {
+		return "", fmt.Errorf("refund: %w", err)
+	}
+	code, _ := strconv.Atoi(resp.Metadata["statusCode"])
+	var ans struct {
+		ID       string `json:"id"`
+		ChargeID string `json:"chargeId"`
+	}
+	if code != 200 && code != 201 || json.Unmarshal(resp.Data, &ans) != nil || ans.ID == "" || ans.ChargeID != chargeID {
+		return "", fmt.Errorf("refund: bank answered %d", code)
+	}
+	return ans.ID, nil
 }
 
 // stateClient is the part of the Dapr client the decision store uses.

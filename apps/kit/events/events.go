@@ -83,17 +83,20 @@ type OrderPlaced struct {
 
 // OrderCharged is the data of an `order_confirm` event.
 type OrderCharged struct {
-	OrderID        string    `json:"orderId"`
-	RestaurantName string    `json:"restaurantName"`
-	Email          string    `json:"email"`
-	Items          []Item    `json:"items"`
-	Total          int64     `json:"total"`
-	Currency       string    `json:"currency"`
-	Card           Card      `json:"card"`
-	Outcome        Outcome   `json:"outcome"`
-	Reason         string    `json:"reason,omitempty"`
-	ChargeID       string    `json:"chargeId,omitempty"`
-	DecidedAt      time.Time `json:"decidedAt"`
+	OrderID        string  `json:"orderId"`
+	RestaurantName string  `json:"restaurantName"`
+	Email          string  `json:"email"`
+	Items          []Item  `json:"items"`
+	Total          int64   `json:"total"`
+	Currency       string  `json:"currency"`
+	Card           Card    `json:"card"`
+	Outcome        Outcome `json:"outcome"`
+	Reason         string  `json:"reason,omitempty"`
+	ChargeID       string  `json:"chargeId,omitempty"`
+	// RefundID is set when the order failed although a charge was made: the charge was
+	// refunded, and the customer's email says so.
+	RefundID  string    `json:"refundId,omitempty"`
+	DecidedAt time.Time `json:"decidedAt"`
 }
 
 // Transition is what a consumer reports to the API when it moves an order on
@@ -108,6 +111,7 @@ var (
 	orderIDPattern = regexp.MustCompile(`^ord_[0-9a-zA-Z]{10,40}$`)
 	last4Pattern   = regexp.MustCompile(`^[0-9]{4}$`)
 	tokenPattern   = regexp.MustCompile(`^tok_[0-9a-zA-Z_]{4,64}$`)
+	refundPattern  = regexp.MustCompile(`^re_[0-9a-zA-Z_]{4,64}$`)
 )
 
 // ErrMalformed wraps every reason an event is refused; such an event goes to dead letter.
@@ -176,6 +180,10 @@ func DecodeOrderCharged(data []byte) (OrderCharged, error) {
 	}
 	if o.Card.Token != "" || !last4Pattern.MatchString(o.Card.Last4) {
 		problems = append(problems, "card")
+	}
+	// Only a failed order is refunded, and only a charge it has.
+	if o.RefundID != "" && (!refundPattern.MatchString(o.RefundID) || o.Outcome != OutcomeFailed || o.ChargeID == "") {
+		problems = append(problems, "refundId")
 	}
 	problems = append(problems, checkItems(o.Items, o.Total, o.Currency)...)
 	if len(problems) > 0 {

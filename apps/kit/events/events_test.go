@@ -103,6 +103,13 @@ func TestDecodeOrderChargedAcceptsEveryOutcome(t *testing.T) {
 	}
 }
 
+func TestDecodeOrderChargedAcceptsARefundedFailure(t *testing.T) {
+	o, err := DecodeOrderCharged(with(t, validCharged, map[string]any{"outcome": "failed", "reason": "payment_error", "refundId": "re_abcd1234"}))
+	require.NoError(t, err)
+	assert.Equal(t, "re_abcd1234", o.RefundID)
+	assert.Equal(t, "ch_1", o.ChargeID)
+}
+
 func TestDecodeOrderChargedRejects(t *testing.T) {
 	tests := []struct {
 		name string
@@ -120,6 +127,10 @@ func TestDecodeOrderChargedRejects(t *testing.T) {
 		{"a card number as last4", with(t, validCharged, map[string]any{"card": map[string]any{"brand": "visa", "last4": "4242424242424242"}}), "card"},
 		{"total not the sum", with(t, validCharged, map[string]any{"total": 1299}), "total"},
 		{"wrong type", with(t, validCharged, map[string]any{"items": "m1"}), ""},
+		{"a refund of a paid order", with(t, validCharged, map[string]any{"refundId": "re_abcd1234"}), "refundId"},
+		{"a refund without a charge", with(t, validCharged, map[string]any{"outcome": "failed", "chargeId": nil, "refundId": "re_abcd1234"}), "refundId"},
+		{"a refund id of another shape", with(t, validCharged, map[string]any{"outcome": "failed", "refundId": "4242424242424242"}), "refundId"},
+		{"a refund id as a number", with(t, validCharged, map[string]any{"outcome": "failed", "refundId": 5}), ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
