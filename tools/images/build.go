@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -65,8 +66,11 @@ func (b *Builder) Build(ctx context.Context, recipes []Recipe) ([]Built, error) 
 				}
 			case Debian:
 				var rootfs string
+				if err = b.checkStamp(r); err != nil {
+					break
+				}
 				if rootfs, err = b.Rootfs(ctx, r); err == nil {
-					img, err = b.FromRootfs(r, rootfs)
+					img, err = b.FromRootfs(withBinaries(r, bins), rootfs)
 				}
 			}
 			out[i], errs[i] = Built{Recipe: r, Image: img}, err
@@ -97,8 +101,15 @@ func (b *Builder) checkStamp(r Recipe) error {
 func (b *Builder) goBuild(ctx context.Context, recipes []Recipe) (map[string]string, error) {
 	var pkgs []string
 	for _, r := range recipes {
-		if r.Source == GoPackage {
+		switch {
+		case r.Source == GoPackage:
 			pkgs = append(pkgs, r.Package)
+		case r.Source == Debian:
+			for _, o := range r.Debian.Files {
+				if o.Package != "" {
+					pkgs = append(pkgs, o.Package)
+				}
+			}
 		}
 	}
 	if len(pkgs) == 0 {
@@ -124,7 +135,24 @@ func (b *Builder) goBuild(ctx context.Context, recipes []Recipe) (map[string]str
 			bins[r.Name] = filepath.Join(dir, filepath.Base(r.Package))
 		}
 	}
+	for _, p := range pkgs {
+		bins[p] = filepath.Join(dir, filepath.Base(p))
+	}
 	return bins, nil
+}
+
+// withBinaries points the overlays of a Debian recipe that carry a Go package at the
+// binaries goBuild made of them (keyed by package).
+func withBinaries(r Recipe, bins map[string]string) Recipe {
+	d := *r.Debian
+	d.Files = slices.Clone(d.Files)
+	for i, o := range d.Files {
+		if o.Package != "" {
+			d.Files[i].Src, d.Files[i].Package = bins[o.Package], ""
+		}
+	}
+	r.Debian = &d
+	return r
 }
 
 // rootfsFormat changes when the way root file systems are made changes.

@@ -90,12 +90,17 @@ func (b *Builder) FromRootfs(r Recipe, rootfs string) (v1.Image, error) {
 			d := Dir(o.Dst, o.Mode)
 			d.UID, d.GID = o.UID, o.GID
 			p.entries = append(p.entries, d)
+		case o.Link != "":
+			p.entries = append(p.entries, Symlink(o.Dst, o.Link))
 		case o.Src == "":
 			f := File(o.Dst, o.Mode, o.Data)
 			f.UID, f.GID = o.UID, o.GID
 			p.entries = append(p.entries, f)
 		default:
-			src := filepath.Join(b.Root, o.Src)
+			src := o.Src
+			if !filepath.IsAbs(src) {
+				src = filepath.Join(b.Root, src)
+			}
 			st, err := os.Stat(src)
 			if err != nil {
 				return nil, fmt.Errorf("image %s: %w", r.Name, err)

@@ -52,6 +52,9 @@ type Recipe struct {
 	// Debian (Debian) is the root file system.
 	Debian *DebianSpec
 	Config Config
+	// Extra images are built only when named (or their group is): not part of a plain
+	// `make images`.
+	Extra bool
 }
 
 // Config is the part of the OCI image configuration a recipe sets.
@@ -84,11 +87,14 @@ type DebianSpec struct {
 
 // Overlay is a file, directory tree or empty directory added to a Debian image.
 type Overlay struct {
-	Dst  string // path in the image
-	Src  string // a file or directory of the repository, or
-	Data []byte // the content, or
-	Dir  bool   // an empty directory
-	Mode int64  // for Data, Dir and single files; trees get 0755 directories and 0644 files
+	Dst string // path in the image
+	Src string // a file or directory of the repository, or
+	// Package is a main package of the workspace, built as GoPackage recipes are, or
+	Package string
+	Data    []byte // the content, or
+	Dir     bool   // an empty directory, or
+	Link    string // a symbolic link to this target
+	Mode    int64  // for Data, Dir and single files; trees get 0755 directories and 0644 files
 	// UID and GID own Data and Dir entries (root otherwise).
 	UID, GID int
 }
@@ -158,6 +164,8 @@ func Recipes() []Recipe {
 		goService("bank", "./apps/bank", "5100/tcp"),
 		// The Kafka-protocol broker (kfake) that runs in the cluster in Strimzi's place.
 		goService("broker", "./tools/cmd/broker", "9092/tcp"),
+		// Beside it, what reports that Kafka cluster and its topics Ready as Strimzi would.
+		goService("strimzi-status", "./tools/cmd/strimzi-status"),
 		// The app chart's wait-for-dependencies init container, and the cluster tests' probe.
 		goService("netcheck", "./tools/cmd/netcheck"),
 		// Lists and replays the dead-letter topics: `make dlq` locally, the chart's dlq Jobs
@@ -301,6 +309,7 @@ chmod 700 "$r/var/lib/postgresql/data"`,
 			Name: "pause", FixedRef: "registry.k8s.io/pause:3.10", Source: GoPackage, Package: "./tools/cmd/pause",
 			Config: Config{User: "65535:65535", Entrypoint: []string{"/pause"}},
 		},
+		argoCD(), argoCDRedis(), gitServer(),
 	}
 }
 
@@ -374,21 +383,29 @@ func ReadPins(root string) (map[string]string, error) {
 	return pins, nil
 }
 
-// Select returns the recipes with the given names, all of them for none. A group name
+// Select returns the recipes with the given names, all but the Extra ones for none. A group name
 // selects several: "go" (the Go services), "dapr" (daprd and the control plane),
 // "debian" (frontend and postgresql), "cluster" (what a cluster needs besides the
-// application: Dapr, mailpit, coredns, pause, postgresql, broker).
+// application: Dapr, mailpit, coredns, pause, postgresql, broker), "gitops" (Argo CD,
+// its Redis and the git server, for the local cluster's Argo CD run).
 func Select(names []string) ([]Recipe, error) {
 	all := Recipes()
 	if len(names) == 0 {
-		return all, nil
+		var out []Recipe
+		for _, r := range all {
+			if !r.Extra {
+				out = append(out, r)
+			}
+		}
+		return out, nil
 	}
 	groups := map[string][]string{
-		"go":      {"api", "transactions", "email", "catalog", "bank", "broker", "netcheck", "dlq"},
+		"go":      {"api", "transactions", "email", "catalog", "bank", "broker", "strimzi-status", "netcheck", "dlq"},
 		"app":     {"api", "transactions", "email", "catalog", "bank", "frontend", "netcheck", "dlq"},
 		"dapr":    {"daprd", "operator", "sentry", "placement", "injector", "scheduler"},
 		"debian":  {"frontend", "postgresql"},
-		"cluster": {"broker", "postgresql", "daprd", "operator", "sentry", "placement", "injector", "scheduler", "mailpit", "coredns", "pause"},
+		"cluster": {"broker", "strimzi-status", "postgresql", "daprd", "operator", "sentry", "placement", "injector", "scheduler", "mailpit", "coredns", "pause"},
+		"gitops":  {"argocd", "argocd-redis", "gitserver"},
 	}
 	want := map[string]bool{}
 	for _, n := range names {
@@ -403,7 +420,7 @@ func Select(names []string) ([]Recipe, error) {
 			found = found || r.Name == n
 		}
 		if !found {
-			return nil, fmt.Errorf("no image %q (images: %s; groups: go, app, dapr, debian, cluster)", n, strings.Join(Names(all), ", "))
+			return nil, fmt.Errorf("no image %q (images: %s; groups: go, app, dapr, debian, cluster, gitops)", n, strings.Join(Names(all), ", "))
 		}
 		want[n] = true
 	}
