@@ -47,6 +47,10 @@ func podTemplates(objs []object) map[string]map[string]any {
 			if tpl, ok := dig(o.obj, "spec", "template").(map[string]any); ok {
 				out[o.kind()+"/"+o.name()] = tpl
 			}
+		case "CronJob":
+			if tpl, ok := dig(o.obj, "spec", "jobTemplate", "spec", "template").(map[string]any); ok {
+				out[o.kind()+"/"+o.name()] = tpl
+			}
 		}
 	}
 	return out
@@ -221,6 +225,8 @@ func TestContainersAreLockedDown(t *testing.T) {
 					c := cv.(map[string]any)
 					name := id + "/" + str(c, "name")
 					isInit := i >= inits // init containers run to completion: Kubernetes refuses probes on them
+					// A Job's container is a command that runs to completion too: no server to probe.
+					runsToCompletion := isInit || strings.HasPrefix(id, "Job/") || strings.HasPrefix(id, "CronJob/")
 					sc := mapAt(c, "securityContext")
 					require.NotNil(t, sc, "%s has no securityContext", name)
 					for _, r := range []string{"cpu", "memory"} {
@@ -233,8 +239,8 @@ func TestContainersAreLockedDown(t *testing.T) {
 					assert.Equal(t, []string{"ALL"}, strings_(dig(sc, "capabilities", "drop")), "%s keeps capabilities", name)
 					assert.Empty(t, dig(sc, "capabilities", "add"), "%s adds capabilities", name)
 					assert.Equal(t, "RuntimeDefault", firstNonNil(dig(sc, "seccompProfile", "type"), dig(pod, "seccompProfile", "type")), "%s has no seccomp profile", name)
-					if isInit {
-						assert.Nil(t, c["livenessProbe"], "%s: an init container cannot have probes", name)
+					if runsToCompletion {
+						assert.Nil(t, c["livenessProbe"], "%s: a container that runs to completion has no probes", name)
 						continue
 					}
 					assert.NotNil(t, c["livenessProbe"], "%s has no liveness probe", name)

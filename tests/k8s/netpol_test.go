@@ -214,6 +214,13 @@ func TestNetworkPoliciesOpenOnlyTheOrderChain(t *testing.T) {
 	allow("api", "bank", 5100)
 	allow("transactions", "bank", 5100)
 	allow("email", "mailpit", 1025)
+	// The dead-letter Jobs (templates/dlq.yaml) talk to Kafka, as the sidecars do, and DNS.
+	var kafkaPort int32
+	_, _ = fmt.Sscan(fmt.Sprint(dig(effectiveValues(t, appProfiles[0]), "kafka", "port")), &kafkaPort)
+	for _, job := range []string{"dlq-list", "dlq-replay"} {
+		allow(job, "kafka", kafkaPort)
+		allow(job, "kube-dns", 53)
+	}
 	allow("catalog", "internet", 443) // the Kubernetes API server, by CIDR
 	for _, app := range []string{"frontend", "api", "transactions", "email", "catalog"} {
 		allow(app, "dapr-sentry", 50001)
