@@ -104,6 +104,16 @@ func TestSidecarMTLSAndAccessControl(t *testing.T) {
 		{"the catalog loader", http.MethodGet, "/v1.0/invoke/catalog/method/readyz", true, false},
 		{"search without the API token", http.MethodGet, "/v1.0/invoke/api/method/search", false, false},
 	}
+	// Each app has its own tokens (the chart's Secret per app and kind): the API's Dapr API
+	// token, or its app token, does not open the frontend's sidecar.
+	t.Run("another app's tokens", func(t *testing.T) {
+		for _, name := range []string{"api-dapr-api-token", "api-dapr-app-token", "frontend-dapr-app-token"} {
+			other := secretValue(t, appNS, name, "token")
+			require.NotEqual(t, token, other, "%s is the frontend's Dapr API token", name)
+			r := stack.Do(t, http.MethodGet, sidecar+"/v1.0/invoke/api/method/styles", nil, map[string]string{"dapr-api-token": other})
+			assert.Equal(t, http.StatusUnauthorized, r.Status, "the frontend's sidecar given %s", name)
+		}
+	})
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			status := call(tc.method, tc.path, tc.token)
