@@ -206,7 +206,7 @@ func TestNetworkPoliciesOpenOnlyTheOrderChain(t *testing.T) {
 		allow(caller, "api", 50002)
 	}
 	for _, app := range []string{"api", "transactions", "email"} {
-		allow(app, "kafka", 9092)
+		allow(app, "kafka", 9093) // the tls listener (values.yaml)
 	}
 	for _, app := range []string{"api", "transactions", "email", "catalog"} {
 		allow(app, "postgresql", 5432)

@@ -234,6 +234,9 @@ spec:
 		{"dapr subscription with routes as a string", "apiVersion: dapr.io/v2alpha1\nkind: Subscription\nmetadata: {name: x}\nspec: {pubsubname: p, topic: t, routes: /events}\n", "spec.routes"},
 		{"argo application with unknown field", "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: x}\nspec: {project: default, destination: {server: https://kubernetes.default.svc}, source: {repoURL: r, chart: c, targetRevision: '1'}, syncWaves: 1}\n", `unknown field "spec.syncWaves"`},
 		{"strimzi topic with partition typo", "apiVersion: kafka.strimzi.io/v1beta2\nkind: KafkaTopic\nmetadata: {name: x}\nspec: {partition: 3, replicas: 1}\n", `unknown field "spec.partition"`},
+		{"strimzi user with an acl's operation misspelt", "apiVersion: kafka.strimzi.io/v1beta2\nkind: KafkaUser\nmetadata: {name: x}\nspec: {authentication: {type: scram-sha-512}, authorization: {type: simple, acls: [{resource: {type: topic, name: order}, operations: [Write], operatoins: [Read]}]}}\n", `unknown field "spec.authorization.acls[0].operatoins"`},
+		{"strimzi user with an unknown operation", "apiVersion: kafka.strimzi.io/v1beta2\nkind: KafkaUser\nmetadata: {name: x}\nspec: {authorization: {type: simple, acls: [{resource: {type: topic, name: order}, operations: [Produce]}]}}\n", "Unsupported value"},
+		{"strimzi listener with an unknown authentication", "apiVersion: kafka.strimzi.io/v1beta2\nkind: Kafka\nmetadata: {name: x}\nspec: {kafka: {listeners: [{name: tls, port: 9093, type: internal, tls: true, authentication: {type: scram-sha-256}}]}}\n", "Unsupported value"},
 		{"strimzi node pool without roles", "apiVersion: kafka.strimzi.io/v1beta2\nkind: KafkaNodePool\nmetadata: {name: x}\nspec: {replicas: 1, storage: {type: ephemeral}}\n", "roles"},
 	}
 	for _, tc := range cases {

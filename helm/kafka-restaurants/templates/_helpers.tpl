@@ -140,6 +140,7 @@ keeps its APIs up until the app stops answering its health check or this long pa
 Without it a pod deleted mid-email sent the email, could not mark it sent, and the
 redelivery sent it again once the claim's lease ran out (tests/cluster). */}}
 dapr.io/block-shutdown-duration: {{ $d.blockShutdownDuration | quote }}
+{{- include "kr.kafkaCredentialsAnnotation" (list $root $appId) }}
 {{- /* The app's own pair: no other app's sidecar or app accepts either token. */}}
 {{- if $apiToken }}
 dapr.io/api-token-secret: {{ include "kr.tokenSecret" (list $root $appId "api") | quote }}
