@@ -38,15 +38,15 @@ type Step struct {
 // next lists the legal transitions out of each status. Final statuses have none.
 var next = map[events.Status][]events.Status{
 	events.StatusAccepted: {events.StatusPaid, events.StatusDeclined, events.StatusFailed},
-	events.StatusPaid:     {events.StatusConfirmed},
-	events.StatusDeclined: {events.StatusNotifiedDeclined},
-	events.StatusFailed:   {events.StatusNotifiedFailed},
+	events.StatusPaid:     {events.StatusConfirmed, events.StatusEmailRejected},
+	events.StatusDeclined: {events.StatusNotifiedDeclined, events.StatusEmailRejected},
+	events.StatusFailed:   {events.StatusNotifiedFailed, events.StatusEmailRejected},
 }
 
 // knownStatus reports whether s is a status of the state machine.
 func knownStatus(s events.Status) bool {
 	switch s {
-	case events.StatusAccepted, events.StatusConfirmed, events.StatusNotifiedDeclined, events.StatusNotifiedFailed:
+	case events.StatusAccepted, events.StatusConfirmed, events.StatusNotifiedDeclined, events.StatusNotifiedFailed, events.StatusEmailRejected:
 		return true
 	}
 	_, ok := next[s]

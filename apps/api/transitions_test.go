@@ -21,6 +21,7 @@ var (
 	allStatuses = []events.Status{
 		events.StatusAccepted, events.StatusPaid, events.StatusDeclined, events.StatusFailed,
 		events.StatusConfirmed, events.StatusNotifiedDeclined, events.StatusNotifiedFailed,
+		events.StatusEmailRejected,
 	}
 	// pathTo is the statuses an order passes through, after accepted, to reach each one.
 	pathTo = map[events.Status][]events.Status{
@@ -31,12 +32,14 @@ var (
 		events.StatusConfirmed:        {events.StatusPaid, events.StatusConfirmed},
 		events.StatusNotifiedDeclined: {events.StatusDeclined, events.StatusNotifiedDeclined},
 		events.StatusNotifiedFailed:   {events.StatusFailed, events.StatusNotifiedFailed},
+		events.StatusEmailRejected:    {events.StatusPaid, events.StatusEmailRejected},
 	}
 	legal = map[events.Status][]events.Status{
 		events.StatusAccepted: {events.StatusPaid, events.StatusDeclined, events.StatusFailed},
-		events.StatusPaid:     {events.StatusConfirmed},
-		events.StatusDeclined: {events.StatusNotifiedDeclined},
-		events.StatusFailed:   {events.StatusNotifiedFailed},
+		// The mail server refusing the email for good (SMTP 5xx) ends any outcome.
+		events.StatusPaid:     {events.StatusConfirmed, events.StatusEmailRejected},
+		events.StatusDeclined: {events.StatusNotifiedDeclined, events.StatusEmailRejected},
+		events.StatusFailed:   {events.StatusNotifiedFailed, events.StatusEmailRejected},
 	}
 )
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"regexp"
 	"strings"
 	"time"
 
@@ -22,13 +23,18 @@ func timeNow() time.Time { return time.Now().UTC() }
 
 // claim is the email service's record for one order's notification.
 type claim struct {
-	State string    `json:"state"` // sending | sent
+	State string    `json:"state"` // sending | sent | rejected
 	At    time.Time `json:"at"`
+	// Code is the SMTP reply of a rejected email (550).
+	Code string `json:"code,omitempty"`
 }
 
 const (
 	claimSending = "sending"
 	claimSent    = "sent"
+	// claimRejected: the SMTP server refused the email for good (a 5xx reply). It was not
+	// sent and sending it again would be refused again: the order's status says so.
+	claimRejected = "rejected"
 )
 
 // claimStore keeps claims with ETags. On the usual path an email costs two writes (the
@@ -41,6 +47,8 @@ type claimStore interface {
 	Claim(ctx context.Context, orderID string, c claim, etag string) error
 	// MarkSent records that the email went out, whoever holds the claim: it is the truth.
 	MarkSent(ctx context.Context, orderID string, at time.Time) error
+	// MarkRejected records that the SMTP server refused the email for good (code: its reply).
+	MarkRejected(ctx context.Context, orderID string, at time.Time, code string) error
 	// Release deletes the claim if it is still mine (nobody took it over meanwhile).
 	Release(ctx context.Context, orderID string, mine claim) error
 }
@@ -92,13 +100,16 @@ func (c *consumer) handleConfirm(ctx context.Context, e *common.TopicEvent) (ret
 
 	now := c.now()
 	mine := claim{State: claimSending, At: now}
-	sent, err := c.claim(ctx, o.OrderID, mine)
+	done, err := c.claim(ctx, o.OrderID, mine)
 	if err != nil {
 		return true, err
 	}
-	if sent {
+	switch {
+	case done.State == claimSent:
 		log.InfoContext(ctx, "email already sent; not sending again")
-	} else {
+	case done.State == claimRejected:
+		log.InfoContext(ctx, "email already refused by the mail server; not sending again", "code", done.Code)
+	default:
 		// From here the email and its record run to the end even if this delivery is
 		// abandoned (daprd closing the connection as its pod stops cancels ctx): a send
 		// whose mark was cancelled left a `sending` claim, and the redelivery sent the
@@ -106,28 +117,44 @@ func (c *consumer) handleConfirm(ctx context.Context, e *common.TopicEvent) (ret
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), effectBudget)
 		defer cancel()
 		if err := c.mailer.Send(ctx, render(o, c.baseURL)); err != nil {
-			if !surelyNotSent(err) {
+			code := rejectedCode(err)
+			switch {
+			case code != "":
+				// A 5xx reply: the server refused the email for good. Not sent, and a
+				// redelivery would be refused again; record it, and the order says so.
+				log.ErrorContext(ctx, "the mail server refused the email for good; not retrying", "code", code)
+				if err := c.markRejected(ctx, o.OrderID, code); err != nil {
+					return true, err
+				}
+				done = claim{State: claimRejected, Code: code}
+			case surelyNotSent(err):
+				// Nothing reached the server: free the claim so the redelivery sends at once.
+				if rerr := c.claims.Release(context.WithoutCancel(ctx), o.OrderID, mine); rerr != nil {
+					log.WarnContext(ctx, "claim not released", "error", rerr)
+				}
+				return true, fmt.Errorf("send email: %w", err)
+			default:
 				// A timeout or a broken connection mid-send: the server may have the
 				// message and deliver it when it recovers. Keep the claim: the next
 				// delivery waits out its lease, preferring a late email to a second one.
 				log.WarnContext(ctx, "email outcome unknown; keeping the claim until its lease expires", "error", err, "lease", c.lease.String())
 				return true, fmt.Errorf("send email (outcome unknown): %w", err)
 			}
-			// Nothing reached the server: free the claim so the redelivery sends at once.
-			if rerr := c.claims.Release(context.WithoutCancel(ctx), o.OrderID, mine); rerr != nil {
-				log.WarnContext(ctx, "claim not released", "error", rerr)
+		} else {
+			if err := c.markSent(ctx, o.OrderID); err != nil {
+				log.ErrorContext(ctx, "email sent but not recorded; a redelivery after the lease may send it again", "error", err)
+				return true, err
 			}
-			return true, fmt.Errorf("send email: %w", err)
+			log.InfoContext(ctx, "email sent", "outcome", o.Outcome)
 		}
-		if err := c.markSent(ctx, o.OrderID); err != nil {
-			log.ErrorContext(ctx, "email sent but not recorded; a redelivery after the lease may send it again", "error", err)
-			return true, err
-		}
-		log.InfoContext(ctx, "email sent", "outcome", o.Outcome)
 	}
 
+	to, detail := notified[o.Outcome], "email sent"
+	if done.State == claimRejected {
+		to, detail = events.StatusEmailRejected, "the mail server refused the email ("+done.Code+")"
+	}
 	err = c.reporter.Report(ctx, o.OrderID, events.TransitionRequest{
-		Transition: events.Transition{To: notified[o.Outcome], At: c.now(), Detail: "email sent"},
+		Transition: events.Transition{To: to, At: c.now(), Detail: detail},
 		Order: &events.Snapshot{RestaurantName: o.RestaurantName, Email: o.Email, Items: o.Items,
 			Total: o.Total, Currency: o.Currency, Card: o.Card},
 	})
@@ -137,7 +164,7 @@ func (c *consumer) handleConfirm(ctx context.Context, e *common.TopicEvent) (ret
 	case err != nil:
 		return true, err
 	}
-	log.InfoContext(ctx, "order notified", "status", notified[o.Outcome], "took", time.Since(start).String())
+	log.InfoContext(ctx, "order notified", "status", to, "took", time.Since(start).String())
 	return false, nil
 }
 
@@ -145,33 +172,34 @@ func (c *consumer) handleConfirm(ctx context.Context, e *common.TopicEvent) (ret
 // independent of the delivery that started them.
 const effectBudget = 30 * time.Second
 
-// claim takes the order's email claim for this delivery. It answers sent=true when the
-// email already went out, and an error (to retry later) while another delivery holds a
-// claim younger than the lease. An older claim was left by a crash mid-send: it is taken
-// over.
-func (c *consumer) claim(ctx context.Context, orderID string, mine claim) (sent bool, err error) {
+// claim takes the order's email claim for this delivery. It answers a finished claim
+// (sent, or rejected by the mail server) when the email's fate is already known, an
+// empty one when this delivery is to send, and an error (to retry later) while another
+// delivery holds a claim younger than the lease. An older claim was left by a crash
+// mid-send: it is taken over.
+func (c *consumer) claim(ctx context.Context, orderID string, mine claim) (done claim, err error) {
 	err = c.claims.Claim(ctx, orderID, mine, "")
 	if err == nil {
-		return false, nil
+		return claim{}, nil
 	}
 	if !errors.Is(err, errTaken) {
-		return false, fmt.Errorf("claim: %w", err)
+		return claim{}, fmt.Errorf("claim: %w", err)
 	}
 	cl, etag, found, err := c.claims.Get(ctx, orderID)
 	switch {
 	case err != nil:
-		return false, fmt.Errorf("read claim: %w", err)
+		return claim{}, fmt.Errorf("read claim: %w", err)
 	case !found:
-		return false, errors.New("the claim was released meanwhile; trying again")
-	case cl.State == claimSent:
-		return true, nil
+		return claim{}, errors.New("the claim was released meanwhile; trying again")
+	case cl.State == claimSent || cl.State == claimRejected:
+		return cl, nil
 	case mine.At.Sub(cl.At) < c.lease:
-		return false, errors.New("another delivery is sending this email")
+		return claim{}, errors.New("another delivery is sending this email")
 	}
 	if err := c.claims.Claim(ctx, orderID, mine, etag); err != nil {
-		return false, fmt.Errorf("take over an expired claim: %w", err)
+		return claim{}, fmt.Errorf("take over an expired claim: %w", err)
 	}
-	return false, nil
+	return claim{}, nil
 }
 
 // markSent records the send, retrying briefly: a lost mark is the one way to a duplicate.
@@ -188,6 +216,36 @@ func (c *consumer) markSent(ctx context.Context, orderID string) error {
 		}
 	}
 	return err
+}
+
+// markRejected records a refused email, retrying briefly like markSent.
+func (c *consumer) markRejected(ctx context.Context, orderID, code string) error {
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		if err = c.claims.MarkRejected(ctx, orderID, c.now(), code); err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(attempt+1) * 100 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("record the refused email: %w", err)
+}
+
+// smtpRejection finds a permanent SMTP reply (5xx) in the SMTP binding's error: "sending
+// email failed: [gomail: could not send email 1: ]550 5.1.1 ..." (components-contrib
+// bindings/smtp, gomail, net/textproto). It is the server's own answer, so the email
+// surely was not accepted, and sending it again would be refused again.
+var smtpRejection = regexp.MustCompile(`sending email failed: (?:gomail: could not send email \d+: )?(5[0-9][0-9])[ -]`)
+
+// rejectedCode returns the SMTP reply code of a permanent rejection, or "".
+func rejectedCode(err error) string {
+	if m := smtpRejection.FindStringSubmatch(err.Error()); m != nil {
+		return m[1]
+	}
+	return ""
 }
 
 // surelyNotSent reports whether a failed send certainly handed nothing to the SMTP server:

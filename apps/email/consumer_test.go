@@ -100,6 +100,17 @@ func (s *fakeClaims) MarkSent(ctx context.Context, id string, at time.Time) erro
 	return nil
 }
 
+func (s *fakeClaims) MarkRejected(_ context.Context, id string, at time.Time, code string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.writes++
+	if s.markErr != nil {
+		return s.markErr
+	}
+	s.byOrder[id] = storedClaim{c: claim{State: claimRejected, At: at, Code: code}, etag: s.byOrder[id].etag + 1}
+	return nil
+}
+
 func (s *fakeClaims) Release(_ context.Context, id string, mine claim) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -118,15 +129,17 @@ func (s *fakeClaims) state(id string) (string, bool) {
 }
 
 type fakeMailer struct {
-	mu     sync.Mutex
-	err    error
-	sent   []message
-	onSend func() // runs after a successful send
+	mu       sync.Mutex
+	err      error
+	sent     []message
+	attempts int
+	onSend   func() // runs after a successful send
 }
 
 func (m *fakeMailer) Send(_ context.Context, msg message) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.attempts++
 	if m.err != nil {
 		return m.err
 	}
@@ -215,6 +228,8 @@ func TestHandleConfirmDropsMalformedEvents(t *testing.T) {
 		{"total does not match", charged(t, events.OutcomePaid, map[string]any{"total": 5})},
 		{"unknown field", charged(t, events.OutcomePaid, map[string]any{"creditCard": "4242424242424242"})},
 		{"missing order id", charged(t, events.OutcomePaid, map[string]any{"orderId": nil})},
+		{"a refund of a paid order", charged(t, events.OutcomePaid, map[string]any{"refundId": "re_abcd1234"})},
+		{"a refund id of another shape", charged(t, events.OutcomeFailed, map[string]any{"refundId": "<script>"})},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -488,4 +503,65 @@ func TestHandleConfirmAbandonedDeliveryStillRecordsTheSend(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, retry)
 	assert.Len(t, h.mail.sent, 1, "the redelivery does not send again")
+}
+
+// The SMTP binding's error for a permanent refusal, as the Go SDK returns it.
+const smtp550 = "error invoking binding smtp/create: rpc error: code = Internal desc = error invoking output binding smtp: error from smtp binding, sending email failed: gomail: could not send email 1: 550 5.1.1 <dana@example.com>: Recipient address rejected"
+
+func TestHandleConfirmPermanentRejectionIsRecordedNotRetried(t *testing.T) {
+	for _, outcome := range []events.Outcome{events.OutcomePaid, events.OutcomeDeclined, events.OutcomeFailed} {
+		t.Run(string(outcome), func(t *testing.T) {
+			h := newHarness()
+			h.mail.err = errors.New(smtp550)
+			data := charged(t, outcome, nil)
+			retry, err := h.handle(context.Background(), data)
+			require.NoError(t, err, "a definite answer: no retry loop")
+			assert.False(t, retry)
+			state, _ := h.claims.state(orderID)
+			assert.Equal(t, claimRejected, state)
+			require.Len(t, h.rep.calls, 1)
+			assert.Equal(t, events.StatusEmailRejected, h.rep.calls[0].To, "the order's status shows it")
+			assert.Equal(t, "the mail server refused the email (550)", h.rep.calls[0].Detail)
+			assert.NotContains(t, h.rep.calls[0].Detail, "dana@", "the status holds the code, not the server's text")
+
+			// A redelivery (a repeated event) sends nothing and reports again.
+			h.mail.err = nil
+			retry, err = h.handle(context.Background(), data)
+			require.NoError(t, err)
+			assert.False(t, retry)
+			assert.Equal(t, 1, h.mail.attempts, "never sent again")
+			assert.Empty(t, h.mail.sent)
+			require.Len(t, h.rep.calls, 2)
+			assert.Equal(t, events.StatusEmailRejected, h.rep.calls[1].To)
+		})
+	}
+}
+
+func TestHandleConfirmRejectionNotRecordedIsRetried(t *testing.T) {
+	h := newHarness()
+	h.mail.err = errors.New(smtp550)
+	h.claims.markErr = errors.New("sidecar down")
+	retry, err := h.handle(context.Background(), charged(t, events.OutcomePaid, nil))
+	require.Error(t, err)
+	assert.True(t, retry)
+	assert.Empty(t, h.rep.calls, "nothing reported before it is recorded")
+}
+
+func TestRejectedCode(t *testing.T) {
+	tests := []struct{ name, msg, want string }{
+		{"recipient refused", smtp550, "550"},
+		{"refused at the greeting", "error from smtp binding, sending email failed: 554 5.7.1 no service", "554"},
+		{"message refused after DATA", "sending email failed: gomail: could not send email 1: 552-5.3.4 message too big", "552"},
+		{"a temporary refusal is not permanent", "sending email failed: gomail: could not send email 1: 451 4.3.0 try later", ""},
+		{"a timeout is unknown", "rpc error: code = DeadlineExceeded desc = context deadline exceeded", ""},
+		{"a reset is unknown", "sending email failed: read tcp 127.0.0.1:50000->127.0.0.1:1025: connection reset by peer", ""},
+		{"a port number is no reply code", "sending email failed: dial tcp 127.0.0.1:525: i/o timeout", ""},
+		{"a number that is not a reply code", "sending email failed: 5500 bytes", ""},
+		{"a 5xx outside the SMTP answer", "error invoking binding smtp/create: status 503", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, rejectedCode(errors.New(tc.msg)))
+		})
+	}
 }

@@ -69,6 +69,14 @@ func (s *daprClaims) MarkSent(ctx context.Context, orderID string, at time.Time)
 	return s.client.SaveState(ctx, s.store, claimKey(orderID), b, jsonMeta)
 }
 
+func (s *daprClaims) MarkRejected(ctx context.Context, orderID string, at time.Time, code string) error {
+	b, err := json.Marshal(claim{State: claimRejected, At: at, Code: code})
+	if err != nil {
+		return err
+	}
+	return s.client.SaveState(ctx, s.store, claimKey(orderID), b, jsonMeta)
+}
+
 func (s *daprClaims) Release(ctx context.Context, orderID string, mine claim) error {
 	got, etag, found, err := s.Get(ctx, orderID)
 	if err != nil || !found || !got.At.Equal(mine.At) || got.State != mine.State {

@@ -55,7 +55,11 @@ func render(o events.OrderCharged, baseURL string) message {
 	default:
 		subject = fmt.Sprintf("Order %s failed: %s", o.OrderID, name)
 		headline = "We could not process your order"
-		lead = "We could not reach the bank to complete your payment, so the order was not placed. Please try again later."
+		lead = "We could not reach the bank to complete your payment, so the order was not placed. Nothing was charged. Please try again later."
+		if o.RefundID != "" {
+			// The order failed with a charge standing: the charge was refunded.
+			lead = "We could not complete your payment, so the order was not placed. Your card was charged, and we have refunded that charge in full (refund " + o.RefundID + "); it can take a few days to show on your statement."
+		}
 	}
 	var b bytes.Buffer
 	_ = bodyTemplate.Execute(&b, map[string]any{

@@ -71,6 +71,18 @@ func TestRenderPerOutcome(t *testing.T) {
 	}
 }
 
+func TestRenderRefundedFailure(t *testing.T) {
+	e := chargedEvent("China city")
+	e.Outcome, e.Reason, e.ChargeID, e.RefundID = events.OutcomeFailed, "payment_error", "ch_1", "re_abcd1234"
+	m := render(e, "https://food.example/")
+	assert.Equal(t, "Order "+orderID+" failed: China city", m.Subject)
+	assert.Contains(t, m.HTML, "we have refunded that charge in full (refund re_abcd1234)")
+	assert.NotContains(t, m.HTML, "Nothing was charged", "a refunded order was charged")
+
+	e.RefundID = ""
+	assert.Contains(t, render(e, "").HTML, "Nothing was charged")
+}
+
 func TestMoney(t *testing.T) {
 	tests := []struct {
 		minor    int64

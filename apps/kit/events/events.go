@@ -40,6 +40,9 @@ const (
 	StatusConfirmed        Status = "confirmed"
 	StatusNotifiedDeclined Status = "notified_declined"
 	StatusNotifiedFailed   Status = "notified_failed"
+	// StatusEmailRejected: the mail server refused the order's email for good (an SMTP 5xx
+	// reply): the outcome stands, the customer was not told by email.
+	StatusEmailRejected Status = "email_rejected"
 )
 
 // Outcome is the transactions service's verdict on a charge.

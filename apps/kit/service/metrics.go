@@ -63,7 +63,7 @@ func NewMetrics() *Metrics {
 		}, []string{"route", "method"}),
 		orders: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: MetricsNamespace, Name: "orders_total",
-			Help: "Orders that reached a status (accepted, paid, declined, failed, confirmed, notified_declined, notified_failed), counted once per order and status by the API.",
+			Help: "Orders that reached a status (accepted, paid, declined, failed, confirmed, notified_declined, notified_failed, email_rejected), counted once per order and status by the API.",
 		}, []string{"status"}),
 		completion: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: MetricsNamespace, Name: "order_completion_seconds",
