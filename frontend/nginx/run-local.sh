@@ -18,8 +18,29 @@ export NGINX_ORDER_BURST=${NGINX_ORDER_BURST:-5}
 # The frontend sidecar's API token (devstack sets it); empty means the sidecar needs none.
 export DAPR_API_TOKEN=${DAPR_API_TOKEN:-}
 export NGINX_CACHE_DIR=${NGINX_CACHE_DIR:-$run/cache}
+# Proxies whose word on the client's address nginx takes (an ingress, a load balancer in
+# front): NGINX_TRUSTED_PROXIES, addresses or CIDRs separated by spaces or commas; empty,
+# the default, trusts no one. NGINX_REAL_IP_HEADER: the header they set (X-Forwarded-For).
+NGINX_REAL_IP=""
+trusted=${NGINX_TRUSTED_PROXIES:-}
+for proxy in ${trusted//,/ }; do
+  if [[ ! $proxy =~ ^[0-9A-Fa-f.:]+(/[0-9]{1,3})?$ ]]; then
+    echo "NGINX_TRUSTED_PROXIES: $proxy is not an address or a CIDR" >&2
+    exit 2
+  fi
+  NGINX_REAL_IP+="set_real_ip_from $proxy; "
+done
+if [[ -n $NGINX_REAL_IP ]]; then
+  header=${NGINX_REAL_IP_HEADER:-X-Forwarded-For}
+  if [[ ! $header =~ ^[A-Za-z0-9-]+$ ]]; then
+    echo "NGINX_REAL_IP_HEADER: $header is not a header name" >&2
+    exit 2
+  fi
+  NGINX_REAL_IP+="real_ip_header $header; real_ip_recursive on;"
+fi
+export NGINX_REAL_IP
 # Only these are substituted: nginx's own $variables stay as they are.
-envsubst '${NGINX_PORT} ${DAPR_HTTP_PORT} ${API_APP_ID} ${NGINX_ROOT} ${NGINX_ORDER_RATE} ${NGINX_ORDER_BURST} ${DAPR_API_TOKEN} ${NGINX_CACHE_DIR}' \
+envsubst '${NGINX_PORT} ${DAPR_HTTP_PORT} ${API_APP_ID} ${NGINX_ROOT} ${NGINX_ORDER_RATE} ${NGINX_ORDER_BURST} ${DAPR_API_TOKEN} ${NGINX_CACHE_DIR} ${NGINX_REAL_IP}' \
   <"$here/nginx/default.conf.template" >"$run/default.conf"
 
 # Access log lines are buffered (32 KiB, flushed every second): one write per request

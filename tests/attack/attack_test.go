@@ -36,7 +36,7 @@ const (
 // exists, so "the consumers served no request" is exact.
 func TestHostileWorld(t *testing.T) {
 	s := stack.Start(t, stack.Options{Env: map[string]map[string]string{
-		"frontend": {"NGINX_ORDER_RATE": orderRate, "NGINX_ORDER_BURST": fmt.Sprint(orderBurst)},
+		"frontend": {"NGINX_ORDER_RATE": orderRate, "NGINX_ORDER_BURST": fmt.Sprint(orderBurst), "NGINX_TRUSTED_PROXIES": trustedProxy},
 	}})
 	ledger := len(s.Bank.Charges(t, ""))
 	bankFaults := faults(t)
@@ -69,6 +69,7 @@ func TestHostileWorld(t *testing.T) {
 	})
 
 	t.Run("the order rate limit holds for every spelling", func(t *testing.T) { rateLimitHolds(t) })
+	t.Run("forwarded addresses count only from the trusted proxy", func(t *testing.T) { forwardedAddresses(t) })
 	t.Run("the legitimate journey still works", func(t *testing.T) { legitimateJourney(t, s) })
 }
 

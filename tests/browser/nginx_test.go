@@ -279,10 +279,10 @@ func TestTemplateWithoutToken(t *testing.T) {
 	root := stack.Root(t)
 	tmpl, err := os.ReadFile(filepath.Join(root, "frontend", "nginx", "default.conf.template"))
 	require.NoError(t, err)
-	render := exec.Command("envsubst", "${NGINX_PORT} ${DAPR_HTTP_PORT} ${API_APP_ID} ${NGINX_ROOT} ${NGINX_ORDER_RATE} ${NGINX_ORDER_BURST} ${NGINX_CACHE_DIR}")
+	render := exec.Command("envsubst", "${NGINX_PORT} ${DAPR_HTTP_PORT} ${API_APP_ID} ${NGINX_ROOT} ${NGINX_ORDER_RATE} ${NGINX_ORDER_BURST} ${NGINX_CACHE_DIR} ${NGINX_REAL_IP}")
 	render.Env = []string{"NGINX_PORT=" + strconv.Itoa(freePort(t)), "DAPR_HTTP_PORT=3500", "API_APP_ID=api",
 		"NGINX_ROOT=" + filepath.Join(root, "frontend", "public"), "NGINX_ORDER_RATE=2r/s", "NGINX_ORDER_BURST=5",
-		"NGINX_CACHE_DIR=" + filepath.Join(dir, "cache")}
+		"NGINX_CACHE_DIR=" + filepath.Join(dir, "cache"), "NGINX_REAL_IP="}
 	render.Stdin = bytes.NewReader(tmpl)
 	conf, err := render.Output()
 	require.NoError(t, err)

@@ -215,7 +215,8 @@ ln -sf /dev/stderr "$r/var/log/nginx/error.log"`,
 					"NGINX_ORDER_BURST=5",
 					"DAPR_API_TOKEN=",
 					"NGINX_CACHE_DIR=/var/cache/nginx/catalog",
-					"NGINX_ENVSUBST_FILTER=^(NGINX_PORT|DAPR_HTTP_PORT|API_APP_ID|NGINX_ROOT|NGINX_ORDER_RATE|NGINX_ORDER_BURST|DAPR_API_TOKEN|NGINX_CACHE_DIR)$",
+					"NGINX_REAL_IP=", // no trusted proxy: every client is its peer address
+					"NGINX_ENVSUBST_FILTER=^(NGINX_PORT|DAPR_HTTP_PORT|API_APP_ID|NGINX_ROOT|NGINX_ORDER_RATE|NGINX_ORDER_BURST|DAPR_API_TOKEN|NGINX_CACHE_DIR|NGINX_REAL_IP)$",
 				},
 				Ports:      []string{"8080/tcp"},
 				StopSignal: "SIGQUIT", // nginx's graceful shutdown
