@@ -231,6 +231,7 @@ func (c *gateConn) Close() error {
 // only: it listens on loopback and is off unless -admin is given.
 type admin struct {
 	gate    *gate
+	hang    *produceHang
 	cluster *kfake.Cluster
 	topics  []string
 	log     *slog.Logger
@@ -242,6 +243,9 @@ func (a *admin) routes() http.Handler {
 	mux.HandleFunc("POST /outage", a.postOutage)
 	mux.HandleFunc("DELETE /outage", a.deleteOutage)
 	mux.HandleFunc("GET /offsets", a.getOffsets)
+	mux.HandleFunc("GET /produce-hang", a.getProduceHang)
+	mux.HandleFunc("POST /produce-hang", a.postProduceHang)
+	mux.HandleFunc("DELETE /produce-hang", a.deleteProduceHang)
 	return mux
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // startGated runs a one-broker kfake behind a gate on a free port, with the admin routes
@@ -26,7 +27,9 @@ func startGated(t *testing.T) (addr string, srv *httptest.Server, g *gate) {
 	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(3, "order"), kfake.ListenFn(g.Listen))
 	require.NoError(t, err)
 	t.Cleanup(c.Close)
-	a := &admin{gate: g, cluster: c, topics: []string{"order"}, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	hang := &produceHang{}
+	c.ControlKey(int16(kmsg.Produce), hang.control(c))
+	a := &admin{gate: g, hang: hang, cluster: c, topics: []string{"order"}, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	srv = httptest.NewServer(a.routes())
 	t.Cleanup(srv.Close)
 	return c.ListenAddrs()[0], srv, g

@@ -8,7 +8,8 @@
 // With -admin 127.0.0.1:9644 (or BROKER_ADMIN in its environment, which is how a devstack
 // run turns it on without another run file) it also serves a fault endpoint for tests:
 // POST /outage?for=20s makes the broker unreachable, DELETE /outage ends that, GET /offsets
-// reports per-topic end offsets (see admin.go).
+// reports per-topic end offsets (see admin.go); POST /produce-hang?for=10s holds every
+// Produce request unanswered until the hang ends, then appends it (hang.go).
 package main
 
 import (
@@ -25,6 +26,7 @@ import (
 	"syscall"
 
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // DefaultTopics are the topics of the order chain and their dead-letter topics.
@@ -72,7 +74,9 @@ func run(ctx context.Context, log *slog.Logger, args []string) error {
 	}
 	defer c.Close()
 	if g != nil {
-		stopAdmin, err := serveAdmin(*adminAddr, &admin{gate: g, cluster: c, topics: topicNames(*topics), log: log})
+		hang := &produceHang{}
+		c.ControlKey(int16(kmsg.Produce), hang.control(c))
+		stopAdmin, err := serveAdmin(*adminAddr, &admin{gate: g, hang: hang, cluster: c, topics: topicNames(*topics), log: log})
 		if err != nil {
 			return err
 		}
