@@ -5,6 +5,9 @@
 //
 //	broker -port 9092 -topics order:12,order_confirm:12,order-dlq:1,order_confirm-dlq:1 -data .data/kafka
 //
+// With -tls-cert/-tls-key it serves TLS, and with -users it requires SCRAM-SHA-512 and
+// enforces each user's ACLs, as the cluster's tls listener does (auth.go; tests/kafkatls).
+//
 // With -admin 127.0.0.1:9644 (or BROKER_ADMIN in its environment, which is how a devstack
 // run turns it on without another run file) it also serves a fault endpoint for tests:
 // POST /outage?for=20s makes the broker unreachable, DELETE /outage ends that, GET /offsets
@@ -51,6 +54,9 @@ func run(ctx context.Context, log *slog.Logger, args []string) error {
 	host := fs.String("listen", "127.0.0.1", "address to bind (0.0.0.0 in a pod)")
 	advertise := fs.String("advertise", "", "host name clients are told to connect to (empty: the bound address); in a cluster, the broker's Service name")
 	adminAddr := fs.String("admin", os.Getenv("BROKER_ADMIN"), "loopback address of the fault/offsets endpoint for tests (empty: off; default $BROKER_ADMIN)")
+	tlsCert := fs.String("tls-cert", "", "PEM certificate (chain) to serve TLS with (empty: plaintext)")
+	tlsKey := fs.String("tls-key", "", "PEM private key of -tls-cert")
+	users := fs.String("users", "", "JSON file of SCRAM-SHA-512 users and their ACLs, shaped like Strimzi KafkaUsers (auth.go): SASL required and ACLs enforced (empty: no authentication)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -61,6 +67,11 @@ func run(ctx context.Context, log *slog.Logger, args []string) error {
 	if err != nil {
 		return err
 	}
+	auth, err := authOptions(*tlsCert, *tlsKey, *users)
+	if err != nil {
+		return err
+	}
+	opts = append(opts, auth...)
 	listen := listener(*host, *advertise, net.Listen)
 	var g *gate
 	if *adminAddr != "" {
