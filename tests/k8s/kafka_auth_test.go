@@ -44,6 +44,13 @@ func TestKafkaListenersNeedTLSAndCredentials(t *testing.T) {
 				assert.Contains(t, []string{"scram-sha-512", "tls"}, str(l, "authentication", "type"), "listener %s without authentication", name)
 			}
 			assert.Equal(t, "simple", str(kafka[0].obj, "spec", "kafka", "authorization", "type"), "ACLs are not enforced")
+			for _, l := range listeners {
+				if str(l, "name") == "tls" {
+					// Strimzi's NetworkPolicy for a listener without peers lets every pod in.
+					assert.Equal(t, []any{map[string]any{"namespaceSelector": map[string]any{"matchLabels": map[string]any{"kubernetes.io/metadata.name": pr.app.ns}}}},
+						dig(l, "networkPolicyPeers"), "the apps' listener must be reachable from the apps' namespace only")
+				}
+			}
 
 			users := byKind(objs, "KafkaUser")
 			require.NotEmpty(t, users)
