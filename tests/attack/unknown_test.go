@@ -31,10 +31,13 @@ func TestUnknownOutcomes(t *testing.T) {
 		"broker":       {"BROKER_ADMIN": "127.0.0.1:9644"},
 		"api":          {"PUBLISH_TIMEOUT": "2s"},
 		"transactions": {"BANK_GIVE_UP_AFTER": giveUp},
+		// mailpit refuses (550) every recipient outside example.com.
+		"mailpit": {"MP_SMTP_ALLOWED_RECIPIENTS": `@example\.com$`},
 	}})
 	t.Run("a broker that accepts then times out", func(t *testing.T) { brokerAcceptsThenTimesOut(t, s) })
 	t.Run("a bank that charges then hangs", func(t *testing.T) { bankChargesThenHangs(t, s) })
 	t.Run("a bank that never answers past the window", func(t *testing.T) { bankNeverAnswers(t, s) })
+	t.Run("a mail server that refuses the email for good", func(t *testing.T) { mailRefused(t, s) })
 }
 
 // brokerAcceptsThenTimesOut: the API's publish of `order` times out while the broker holds
@@ -144,4 +147,30 @@ func bankNeverAnswers(t *testing.T, s *stack.Stack) {
 	assert.Equal(t, http.StatusConflict, late.Status, string(late.Body))
 	assert.Equal(t, "charge_voided", errorOf(t, late).Code)
 	assert.Empty(t, s.Bank.Charges(t, id), "still never charged")
+}
+
+// mailRefused: the SMTP server answers 550 for the order's address. That is a definite "not
+// sent": the order ends email_rejected at once, rather than cycling through claim leases
+// as an unknown outcome until it is dead-lettered.
+func mailRefused(t *testing.T, s *stack.Stack) {
+	r := stack.PlaceOrder(t, `{"restaurant":"Nam","email":"dana@refused.test","creditCard":"4242424242424242"}`, nil)
+	require.Equal(t, http.StatusAccepted, r.Status, string(r.Body))
+	var acc struct{ OrderID string }
+	r.JSON(t, &acc)
+	id := acc.OrderID
+	o := stack.WaitFinal(t, id, 60*time.Second)
+	assert.Equal(t, "email_rejected", o.Status)
+	last := o.Timeline[len(o.Timeline)-1]
+	assert.Equal(t, "the mail server refused the email (550)", last.Detail)
+	assert.Equal(t, "paid", o.Timeline[len(o.Timeline)-2].Status, "the charge stands; only the email failed")
+	assert.Len(t, s.Bank.Charges(t, id), 1)
+	assert.Empty(t, s.Mail.Search(t, id), "nothing was sent")
+	log := s.ReadLog(t, "email")
+	n := 0
+	for _, line := range strings.Split(log, "\n") {
+		if strings.Contains(line, id) && strings.Contains(line, "refused the email for good") {
+			n++
+		}
+	}
+	assert.Equal(t, 1, n, "one attempt, no retry loop")
 }
