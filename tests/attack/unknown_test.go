@@ -38,6 +38,7 @@ func TestUnknownOutcomes(t *testing.T) {
 	t.Run("a bank that charges then hangs", func(t *testing.T) { bankChargesThenHangs(t, s) })
 	t.Run("a bank that never answers past the window", func(t *testing.T) { bankNeverAnswers(t, s) })
 	t.Run("a mail server that refuses the email for good", func(t *testing.T) { mailRefused(t, s) })
+	t.Run("a charge standing under a failed order is refunded", func(t *testing.T) { strayChargeRefunded(t, s) })
 }
 
 // brokerAcceptsThenTimesOut: the API's publish of `order` times out while the broker holds
@@ -173,4 +174,38 @@ func mailRefused(t *testing.T, s *stack.Stack) {
 		}
 	}
 	assert.Equal(t, 1, n, "one attempt, no retry loop")
+}
+
+// strayChargeRefunded: the bank already holds a charge under the order's key, made with
+// another request (another amount), so it refuses transactions' charge (409). The order
+// fails, and the charge standing under its key is refunded; the email says so.
+func strayChargeRefunded(t *testing.T, s *stack.Stack) {
+	id := "ord_" + strings.ToLower(fmt.Sprintf("%026d", time.Now().UnixNano()))[:26]
+	var tok struct{ Token, Brand, Last4 string }
+	stack.Do(t, http.MethodPost, stack.BankURL+"/v1/tokens", []byte(`{"number":"4242424242424242"}`), nil).JSON(t, &tok)
+	stray := stack.Do(t, http.MethodPost, stack.BankURL+"/v1/charges",
+		[]byte(`{"token":"`+tok.Token+`","amount":999,"currency":"ILS","orderId":"`+id+`"}`), map[string]string{"Idempotency-Key": id})
+	require.Equal(t, http.StatusCreated, stray.Status, string(stray.Body))
+
+	data := fmt.Sprintf(`{"orderId":%q,"restaurantId":"nam","restaurantName":"Nam","email":"stray@example.com","items":[],"total":0,"currency":"ILS","card":{"token":%q,"brand":%q,"last4":%q},"placedAt":%q}`,
+		id, tok.Token, tok.Brand, tok.Last4, time.Now().UTC().Format(time.RFC3339Nano))
+	ce := `{"specversion":"1.0","id":"` + id + `","source":"api","type":"kafkarestaurants.order.placed.v1","datacontenttype":"application/json","data":` + data + `}`
+	stack.Produce(t, "order", []byte(id), []byte(ce))
+
+	o := stack.WaitFinal(t, id, 60*time.Second)
+	assert.Equal(t, "notified_failed", o.Status)
+	require.GreaterOrEqual(t, len(o.Timeline), 2)
+	assert.Equal(t, "payment_error; charge refunded", o.Timeline[1].Detail)
+	var ledger struct {
+		Charges []struct{ ID string }
+		Refunds []struct{ ChargeID, OrderID string }
+	}
+	stack.Do(t, http.MethodGet, stack.BankURL+"/v1/ledger?orderId="+id, nil, nil).JSON(t, &ledger)
+	require.Len(t, ledger.Charges, 1, "the stray charge only")
+	require.Len(t, ledger.Refunds, 1, "refunded once")
+	assert.Equal(t, ledger.Charges[0].ID, ledger.Refunds[0].ChargeID)
+	msgs := s.Mail.Search(t, id)
+	require.Len(t, msgs, 1)
+	assert.Contains(t, msgs[0].Subject, "failed")
+	assert.Contains(t, s.Mail.Body(t, msgs[0].ID), "we have refunded that charge in full")
 }
