@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/dapr/go-sdk/service/common"
@@ -87,6 +88,11 @@ type consumer struct {
 	publisher confirmPublisher
 	giveUp    time.Duration
 	now       func() time.Time
+	// unknown holds the orders whose last charge call in this process gave no answer: their
+	// next delivery asks the bank by key before it charges. A bank that charges and then
+	// hangs keeps failing the charge call, and with it the breaker; a lookup gets through.
+	// An entry lives until the order is decided here (one per dead-lettered order at most).
+	unknown sync.Map
 }
 
 // handleOrder is the `order` subscription. Malformed events are dropped to the dead-letter
@@ -161,13 +167,36 @@ func (c *consumer) handleOrder(ctx context.Context, e *common.TopicEvent) (retry
 // failure: the bank is asked by the order's key what became of the charge, and only a
 // bank that says "no charge, and none can come now" makes the order failed.
 func (c *consumer) decide(ctx context.Context, log *slog.Logger, o events.OrderPlaced) (decision, error) {
+	if _, ok := c.unknown.Load(o.OrderID); ok {
+		// The last charge call of this order gave no answer: ask first.
+		k, err := c.bank.Lookup(ctx, o.OrderID)
+		switch {
+		case err != nil:
+			return decision{}, fmt.Errorf("charge outcome unknown, and the bank cannot be asked: %w", err)
+		case k.State == keyCharged:
+			c.unknown.Delete(o.OrderID)
+			log.WarnContext(ctx, "charge answer lost; its outcome learned from the bank", "outcome", k.Result.Outcome, "chargeId", k.Result.ChargeID)
+			return decision{Outcome: k.Result.Outcome, Reason: k.Result.Reason, ChargeID: k.Result.ChargeID, DecidedAt: c.now()}, nil
+		case k.State == keyVoided:
+			// Voided by an earlier delivery whose decision was not recorded.
+			c.unknown.Delete(o.OrderID)
+			return decision{Outcome: events.OutcomeFailed, Reason: "bank_unavailable", DecidedAt: c.now()}, nil
+		}
+	}
 	res, err := c.bank.Charge(ctx, o)
 	switch {
 	case errors.Is(err, errTransient):
-		return c.resolve(ctx, log, o, err)
+		c.unknown.Store(o.OrderID, struct{}{})
+		d, rerr := c.resolve(ctx, log, o, err)
+		if rerr == nil {
+			c.unknown.Delete(o.OrderID)
+		}
+		return d, rerr
 	case err != nil:
+		c.unknown.Delete(o.OrderID)
 		return c.refused(ctx, log, o, err)
 	}
+	c.unknown.Delete(o.OrderID)
 	return decision{Outcome: res.Outcome, Reason: res.Reason, ChargeID: res.ChargeID, DecidedAt: c.now()}, nil
 }
 

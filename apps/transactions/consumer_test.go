@@ -559,3 +559,47 @@ func TestHandleOrderRefusedWithoutACharge(t *testing.T) {
 		assert.Empty(t, h.dec.byOrder)
 	})
 }
+
+func TestHandleOrderAsksFirstAfterAnUnknownOutcome(t *testing.T) {
+	// A bank that charges and then hangs: the charge call never answers. The next delivery
+	// asks the bank by key before it charges, so a hanging charge endpoint (and the breaker
+	// it keeps open) does not stand between the order and its outcome.
+	h := newHarness()
+	h.bank.err = fmt.Errorf("%w: context deadline exceeded", errTransient)
+	data := placed(t, time.Second, nil)
+	retry, err := h.handle(data)
+	require.Error(t, err)
+	require.True(t, retry)
+	require.Len(t, h.bank.calls, 1)
+
+	h.bank.lookupErr = fmt.Errorf("%w: circuit breaker is open", errTransient)
+	retry, err = h.handle(data)
+	require.Error(t, err, "still unknown: retried")
+	assert.True(t, retry)
+	assert.Len(t, h.bank.calls, 1, "not charged again while the outcome is unknown")
+
+	h.bank.lookupErr = nil
+	h.bank.lookup = chargeKey{State: keyCharged, Result: chargeResult{Outcome: events.OutcomePaid, ChargeID: "ch_h"}}
+	retry, err = h.handle(data)
+	require.NoError(t, err)
+	assert.False(t, retry)
+	assert.Len(t, h.bank.calls, 1, "the outcome came from the lookup")
+	assert.Equal(t, "ch_h", h.dec.byOrder[orderID].ChargeID)
+	_, pending := h.c.unknown.Load(orderID)
+	assert.False(t, pending, "forgotten once decided")
+}
+
+func TestHandleOrderAsksFirstAndFindsNoCharge(t *testing.T) {
+	h := newHarness()
+	h.bank.err = fmt.Errorf("%w: 503", errTransient)
+	data := placed(t, time.Second, nil)
+	_, err := h.handle(data)
+	require.Error(t, err)
+
+	// No charge yet: the redelivery charges again, with the same key.
+	h.bank.err = nil
+	_, err = h.handle(data)
+	require.NoError(t, err)
+	assert.Len(t, h.bank.calls, 2)
+	assert.Equal(t, events.OutcomePaid, h.dec.byOrder[orderID].Outcome)
+}
