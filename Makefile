@@ -88,7 +88,7 @@ test: deps tools build lint ## run every test: unit, fuzzing (short), end-to-end
 # A single-node Kubernetes on this machine (tools/k8s, docs/KUBERNETES.md): Kubernetes,
 # CoreDNS, the Dapr control plane, kube-router and the image builder are built once into
 # .tools/; all of the cluster's state lives under .run/k8s.
-K8S_TOOLS := dapr-cp kube coredns kube-router helm
+K8S_TOOLS := dapr-cp kube coredns kube-router helm argocd
 
 .PHONY: k8s-tools
 k8s-tools: ## build what the local cluster needs (once; about 20 minutes cold on 2 cores) and install its Debian packages

@@ -1,4 +1,4 @@
-//go:build cluster
+//go:build cluster || argocd
 
 package cluster
 
@@ -150,4 +150,13 @@ func waitPodsReady(t testing.TB, ns string, timeout time.Duration) {
 		}
 		return len(ps) > 0
 	})
+}
+
+// podUIDs maps each app pod to its UID and restart count.
+func podUIDs(t testing.TB) map[string]string {
+	out := map[string]string{}
+	for _, p := range pods(t, appNS) {
+		out[p.Metadata.Name] = fmt.Sprintf("%s/%d", p.Metadata.UID, p.restarts())
+	}
+	return out
 }

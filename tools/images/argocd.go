@@ -17,8 +17,18 @@ var argoCDTools = []string{
 	"argocd-commit-server",
 }
 
+// gitVerifyWrapper stands in for the upstream image's script of that name, which Argo CD's
+// repo server runs on every revision it renders (a compatibility path that runs even with
+// GnuPG off). This image has no gpg and verifies nothing, so it answers as the upstream
+// script does for an unsigned commit: no output, success.
+const gitVerifyWrapper = `#!/bin/sh
+# git-verify-wrapper.sh REVISION: no signature verification in this image (no gpg).
+[ -n "$1" ] || { echo "usage: git-verify-wrapper.sh REVISION" >&2; exit 1; }
+exit 0
+`
+
 // argoCD is <registry>/argocd:3.6.1: the binary tools/build-tools.sh builds from the
-// module, with what its repo server runs (git, helm) and what its manifests expect of the
+// module, with what its repo server runs (git, helm; not gpg: GPG verification is off) and what its manifests expect of the
 // upstream image (user 999 with a home, tini as the entrypoint, /app/config).
 func argoCD() Recipe {
 	files := []Overlay{
@@ -32,6 +42,7 @@ func argoCD() Recipe {
 		files = append(files, Overlay{Dst: dir, Dir: true, Mode: 0o755})
 	}
 	files = append(files,
+		Overlay{Dst: "usr/local/bin/git-verify-wrapper.sh", Data: []byte(gitVerifyWrapper), Mode: 0o755},
 		Overlay{Dst: "app/config/gpg/keys", Dir: true, Mode: 0o700, UID: argoCDUID, GID: argoCDUID},
 		Overlay{Dst: "home/argocd", Dir: true, Mode: 0o755, UID: argoCDUID, GID: argoCDUID},
 	)
@@ -49,12 +60,13 @@ fi
 echo 'argocd:x:999:999::/home/argocd:/bin/sh' >>"$r/etc/passwd"
 echo 'argocd:x:999:' >>"$r/etc/group"`,
 			Files:   files,
-			Require: []string{"usr/bin/git", "usr/bin/tini", "usr/bin/sh", "usr/bin/cp", "usr/bin/ln"},
+			Require: []string{"usr/bin/git", "usr/bin/tini", "usr/local/bin/git-verify-wrapper.sh", "usr/bin/sh", "usr/bin/cp", "usr/bin/ln"},
 		},
 		Config: Config{
 			User:       "999:999",
 			Entrypoint: []string{"/usr/bin/tini", "--"},
-			Env:        []string{debianPath, "USER=argocd", "HOME=/home/argocd", "GRPC_ENABLE_TXT_SERVICE_CONFIG=false"},
+			// No gpg in this image, so no GnuPG commit verification (this project signs nothing).
+			Env:        []string{debianPath, "USER=argocd", "HOME=/home/argocd", "GRPC_ENABLE_TXT_SERVICE_CONFIG=false", "ARGOCD_GPG_ENABLED=false"},
 			WorkingDir: "/home/argocd",
 		},
 	}

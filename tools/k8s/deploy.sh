@@ -5,13 +5,19 @@
 #   2. CoreDNS (cluster names only);
 #   3. Dapr's control plane from its own Helm chart (inside the github.com/dapr/dapr module),
 #      with images built from the same source as the local daprd;
-#   4. Strimzi's CRDs, every Strimzi resource of helm/kafka-cluster applied server-side (the
-#      API server validates them), and the project's Kafka-protocol broker standing in for
-#      the brokers Strimzi would run (its images cannot be had here);
+#   4. in place of Strimzi's operator chart, its stand-in (tools/k8s/charts/
+#      strimzi-kafka-operator: Strimzi's CRDs, the project's Kafka-protocol broker, and a
+#      controller reporting the Kafka cluster Ready; Strimzi's images cannot be had here),
+#      then every Strimzi resource of helm/kafka-cluster applied server-side (the API server
+#      validates them);
 #   5. helm/postgresql and helm/kafka-restaurants with their minikube values, plus
 #      tools/k8s/values-cluster.yaml.
+# Or, instead of 3-5, the argocd phase: Argo CD from its own manifests, a git server
+# inside the cluster serving this working tree (as one commit) and a chart repository
+# (Dapr's chart, the Strimzi stand-in), and the app-of-apps (helm/argocd) pointed at them;
+# Argo CD then installs everything else.
 # Each phase prints how long it took. Usage: tools/k8s/deploy.sh [phase...]
-# (phases: images dns dapr kafka postgresql app; default all).
+# (phases: images dns dapr kafka postgresql app argocd; default: all but argocd).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -36,6 +42,7 @@ phase() { # phase NAME FUNC: runs FUNC and reports its duration
 
 images() {
   make -s -C "$root" images TAG="$TAG" >&2
+  make -s -C "$root" images TAG="$TAG" IMAGES=gitops >&2
   local f
   for f in "$root"/.run/images/*.tar; do
     ctr --address "$dir/run/containerd.sock" -n k8s.io images import --no-unpack=false "$f" >/dev/null
@@ -68,9 +75,17 @@ spec:
 EOF
 }
 
+# module_dir MODULE@VERSION [TOOLCHAIN]: the module's folder in the Go module cache
+# (downloaded once), with the Go toolchain the module asks for when it is not this one.
+module_dir() {
+  GOWORK=off GOTOOLCHAIN=${2:-local} go mod download -json "$1" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p'
+}
+
+dapr_chart() { echo "$(module_dir "github.com/dapr/dapr@v$DAPR_VERSION")/charts/dapr"; }
+
 dapr() {
   local chart
-  chart=$(GOWORK=off go mod download -json "github.com/dapr/dapr@v$DAPR_VERSION" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')/charts/dapr
+  chart=$(dapr_chart)
   # The scheduler is a 3-member etcd that refuses in-memory storage in HA mode.
   local i
   for i in 0 1 2; do hostpath_pv "dapr-scheduler-$i" 16Gi 65532; done
@@ -93,14 +108,17 @@ dapr() {
 
 kafka() {
   kubectl create namespace kafka --dry-run=client -o yaml | kubectl apply -f - >/dev/null
-  # Strimzi's CRDs (the structural schemas tests/k8s validates against), then every Strimzi
-  # resource of the chart, applied server-side with strict field validation.
-  kubectl apply --server-side -f "$root/tests/k8s/testdata/strimzi-crds.yaml" >/dev/null
-  kubectl wait --for condition=established --timeout=60s crd/kafkas.kafka.strimzi.io crd/kafkanodepools.kafka.strimzi.io crd/kafkatopics.kafka.strimzi.io >/dev/null
+  # Where a user installs Strimzi's operator chart, its stand-in: Strimzi's CRDs (the
+  # structural schemas tests/k8s validates against) and the broker. Then every Strimzi
+  # resource of helm/kafka-cluster, applied server-side with strict field validation; the
+  # stand-in reports them Ready as the operator would.
+  helm upgrade --install strimzi-kafka-operator "$root/tools/k8s/charts/strimzi-kafka-operator" -n kafka \
+    --wait --timeout 3m --set image.tag="$TAG" >&2
+  kubectl -n kafka rollout status deploy/kafka-restaurants-broker --timeout=120s >&2
   helm template kafka-cluster "$root/helm/kafka-cluster" -n kafka -f "$root/helm/kafka-cluster/values-minikube.yaml" --api-versions kafka.strimzi.io/v1beta2 |
     kubectl apply --server-side --validate=strict -n kafka -f - >&2
-  kubectl apply -f "$root/tools/k8s/manifests/kafka-standin.yaml" >/dev/null
-  kubectl -n kafka rollout status deploy/kafka-restaurants-broker --timeout=120s >&2
+  kubectl -n kafka wait --for condition=Ready --timeout=60s kafka --all >&2
+  kubectl -n kafka wait --for condition=Ready --timeout=60s kafkatopic --all >&2
 }
 
 postgresql() {
@@ -117,11 +135,96 @@ app() {
   kubectl -n "$NS" get pods -o wide >&2
 }
 
+ARGOCD_VERSION=$(sed -n 's/^ARGOCD_VERSION=//p' "$root/tools/build-tools.sh")
+ARGOCD_GOTOOLCHAIN=$(sed -n 's/^ARGOCD_GOTOOLCHAIN=//p' "$root/tools/build-tools.sh")
+GIT_URL=http://gitserver.argocd.svc.cluster.local
+gitops="$dir/gitops"
+
+# serve_tree: the working tree as it is on disk (tracked and untracked files that git does
+# not ignore), as the one commit of branch main of the served repository.
+serve_tree() {
+  local bare="$gitops/git/kafka-restaurants.git" tmp
+  tmp=$(mktemp -d "$dir/tree.XXXXXX")
+  (cd "$root" && git ls-files -z --cached --others --exclude-standard |
+    while IFS= read -r -d '' f; do [[ -e "$f" || -L "$f" ]] && printf '%s\0' "$f"; done |
+    tar --null -T - -cf -) | tar -xf - -C "$tmp"
+  rm -rf "$bare"
+  git init -q --bare -b main "$bare"
+  git -C "$tmp" init -q -b main
+  git -C "$tmp" add -A
+  git -C "$tmp" -c user.name="make k8s-test" -c user.email=k8s-test@kafka-restaurants.invalid \
+    commit -q -m "the working tree of $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')"
+  git -C "$tmp" push -q "$bare" main
+  rm -rf "$tmp"
+}
+
+# serve_charts: the chart repository (index.yaml and packages) with the charts the
+# app-of-apps takes from outside registries: Dapr's (from its module) and the Strimzi
+# operator's stand-in.
+serve_charts() {
+  rm -rf "$gitops/charts" && mkdir -p "$gitops/charts"
+  # Dapr's chart says 0.0.0 in its source; its release stamps the version, as here.
+  helm package -d "$gitops/charts" --version "$DAPR_VERSION" --app-version "$DAPR_VERSION" "$(dapr_chart)" >/dev/null
+  helm package -d "$gitops/charts" "$root/tools/k8s/charts/strimzi-kafka-operator" 2>/dev/null >/dev/null
+  helm repo index "$gitops/charts" --url "$GIT_URL/charts"
+}
+
+# argocd_values: helm/argocd's values in this cluster: the served repository and chart
+# copies, the images on the node, and tools/k8s/values-cluster.yaml for the app.
+argocd_values() {
+  cat <<EOF
+repoURL: $GIT_URL/git/kafka-restaurants.git
+targetRevision: main
+profile: minikube
+strimzi: {repoURL: "$GIT_URL/charts", chart: strimzi-kafka-operator, version: 0.49.0}
+dapr: {repoURL: "$GIT_URL/charts", chart: dapr, version: "$DAPR_VERSION"}
+values:
+  strimziOperator:
+    image: {tag: "$TAG"}
+  dapr:
+    global: {registry: kafka-restaurants/dapr, tag: "$DAPR_VERSION", imagePullPolicy: Never}
+    dapr_sidecar_injector: {sidecarImagePullPolicy: Never}
+  postgresql:
+    image: {repository: kafka-restaurants/postgresql, tag: "$TAG", pullPolicy: Never}
+  kafkaRestaurants:
+$(sed 's/^/    /' "$root/tools/k8s/values-cluster.yaml")
+EOF
+}
+
+argocd() {
+  local manifests
+  manifests="$(module_dir "github.com/argoproj/argo-cd/v3@$ARGOCD_VERSION" "$ARGOCD_GOTOOLCHAIN")/manifests"
+  [[ -f "$manifests/core-install.yaml" ]] || { log "no Argo CD manifests in the module cache"; return 1; }
+  mkdir -p "$gitops/git"
+  serve_tree
+  serve_charts
+  chmod -R a+rX "$gitops"
+  for i in 0 1 2; do hostpath_pv "dapr-scheduler-$i" 16Gi 65532; done
+  hostpath_pv postgresql-data 2Gi 70
+
+  kubectl create namespace argocd --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+  # This cluster's settings first, under their own field manager, so that the install's
+  # empty argocd-cm keeps them (tools/k8s/manifests/argocd-cm.yaml says which and why).
+  kubectl apply --server-side --field-manager=k8s-test -f "$root/tools/k8s/manifests/argocd-cm.yaml" >/dev/null
+  # Argo CD's own core install (controller, repo server, Redis, ApplicationSet controller),
+  # with the images built here in place of quay.io's and Docker Hub's.
+  sed -e "s#quay.io/argoproj/argocd:$ARGOCD_VERSION#kafka-restaurants/argocd:${ARGOCD_VERSION#v}#" \
+    -e "s#public.ecr.aws/docker/library/redis:[^ ]*#kafka-restaurants/argocd-redis:$TAG#" \
+    -e 's#imagePullPolicy: Always#imagePullPolicy: Never#' -e 's#imagePullPolicy: IfNotPresent#imagePullPolicy: Never#' \
+    "$manifests/core-install.yaml" | kubectl apply -n argocd --server-side -f - >/dev/null
+  kubectl apply -f "$root/tools/k8s/manifests/argocd-project.yaml" >/dev/null
+  sed "s#@GITOPS@#$gitops#g; s#@TAG@#$TAG#g" "$root/tools/k8s/manifests/gitserver.yaml" | kubectl apply -f - >/dev/null
+  kubectl -n argocd rollout status deploy/gitserver deploy/argocd-redis deploy/argocd-repo-server statefulset/argocd-application-controller --timeout=5m >&2
+  argocd_values >"$dir/argocd-values.yaml"
+  helm template root "$root/helm/argocd" --set bootstrap=true -f "$dir/argocd-values.yaml" | kubectl apply -f - >&2
+}
+
 phases=("$@")
 [[ ${#phases[@]} -gt 0 ]] || phases=(images dns dapr kafka postgresql app)
 for p in "${phases[@]}"; do
   case "$p" in
-    images | dns | dapr | kafka | postgresql | app) phase "$p" "$p" ;;
-    *) echo "unknown phase $p (images dns dapr kafka postgresql app)" >&2; exit 2 ;;
+    images | dns | dapr | kafka | postgresql | app | argocd) phase "$p" "$p" ;;
+    *) echo "unknown phase $p (images dns dapr kafka postgresql app argocd)" >&2; exit 2 ;;
   esac
 done
+
