@@ -579,6 +579,47 @@ func TestArgoCDAppOfApps(t *testing.T) {
 	require.Len(t, root, 1, "bootstrap renders only the root")
 	assert.Equal(t, "helm/argocd", str(root[0].obj, "spec", "source", "path"))
 	assert.Equal(t, false, dig(root[0].obj, "spec", "source", "helm", "valuesObject", "bootstrap"))
+
+	// Strimzi's operator (wave 0) watches the app namespace, which the chart itself makes
+	// before it (wave -1): the wave-1 Applications' CreateNamespace would come too late.
+	ns := byKind(objs, "Namespace")
+	require.Len(t, ns, 1)
+	assert.Equal(t, "kafka-restaurants", ns[0].name())
+	assert.Equal(t, "-1", str(ns[0].obj, "metadata", "annotations", "argocd.argoproj.io/sync-wave"))
+	for _, o := range byKind(objs, "Application") {
+		if o.name() == "strimzi-operator" {
+			assert.Equal(t, []any{"kafka-restaurants"}, dig(o.obj, "spec", "source", "helm", "valuesObject", "watchNamespaces"))
+		}
+	}
+}
+
+// values.<child> of helm/argocd reach that child's Helm values, over its defaults, and the
+// root passes them (and the chart mirrors) on to the children it renders: how the local
+// cluster points Argo CD at its own images and chart copies (tools/k8s/deploy.sh).
+func TestArgoCDChildValues(t *testing.T) {
+	p := allProfiles[9]
+	objs, err := render(t, p, map[string]any{
+		"dapr":   map[string]any{"repoURL": "http://mirror.example/charts"},
+		"values": map[string]any{"dapr": map[string]any{"global": map[string]any{"registry": "r.example/dapr"}}, "kafkaRestaurants": map[string]any{"image": map[string]any{"tag": "0.9.0"}}},
+	}, nil)
+	require.NoError(t, err)
+	apps := map[string]object{}
+	for _, o := range byKind(objs, "Application") {
+		apps[o.name()] = o
+	}
+	assert.Equal(t, "http://mirror.example/charts", str(apps["dapr"].obj, "spec", "source", "repoURL"))
+	assert.Equal(t, "r.example/dapr", dig(apps["dapr"].obj, "spec", "source", "helm", "valuesObject", "global", "registry"))
+	assert.Equal(t, true, dig(apps["dapr"].obj, "spec", "source", "helm", "valuesObject", "global", "logAsJson"), "the chart's own defaults stay")
+	assert.Equal(t, "0.9.0", dig(apps["kafka-restaurants"].obj, "spec", "source", "helm", "valuesObject", "image", "tag"))
+	assert.Nil(t, dig(apps["postgresql"].obj, "spec", "source", "helm", "valuesObject"), "no values given, none passed")
+
+	boot, err := render(t, allProfiles[10], map[string]any{
+		"values": map[string]any{"postgresql": map[string]any{"image": map[string]any{"tag": "x"}}},
+	}, nil)
+	require.NoError(t, err)
+	root := byKind(boot, "Application")
+	require.Len(t, root, 1)
+	assert.Equal(t, "x", dig(root[0].obj, "spec", "source", "helm", "valuesObject", "values", "postgresql", "image", "tag"))
 }
 
 // The catalog loader's ServiceAccount, and only it, may read the catalog ConfigMap
