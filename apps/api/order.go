@@ -26,6 +26,10 @@ type Order struct {
 	Timeline       []Step        `json:"timeline"`
 	CreatedAt      time.Time     `json:"createdAt"`
 	UpdatedAt      time.Time     `json:"updatedAt"`
+	// Refunded: the order failed although a charge was made, and that charge was refunded
+	// (the transition to failed said so); the status page says so instead of "nothing was
+	// charged".
+	Refunded bool `json:"refunded,omitempty"`
 }
 
 // Step is one status an order reached, and when.
@@ -77,6 +81,9 @@ func (o *Order) Apply(t events.Transition) (changed bool, err error) {
 	}
 	o.Status = t.To
 	o.UpdatedAt = at
+	if t.To == events.StatusFailed && t.Refunded {
+		o.Refunded = true
+	}
 	o.Timeline = append(o.Timeline, Step{Status: t.To, At: at, Detail: t.Detail})
 	return true, nil
 }

@@ -254,3 +254,52 @@ func statuses(steps []Step) []events.Status {
 	}
 	return out
 }
+
+// A failed order whose charge was refunded says so on GET /orders/{id}, so the status page
+// does not tell the customer "nothing was charged"; only a transition to failed can say it.
+func TestTransitionRecordsARefund(t *testing.T) {
+	tests := []struct {
+		name         string
+		steps        []events.Transition
+		wantRefunded bool
+	}{
+		{"failed with a refund", []events.Transition{
+			{To: events.StatusFailed, Detail: "payment_error; charge refunded", Refunded: true},
+			{To: events.StatusNotifiedFailed},
+		}, true},
+		{"failed with a refund, the report repeated", []events.Transition{
+			{To: events.StatusFailed, Refunded: true},
+			{To: events.StatusFailed, Refunded: true},
+			{To: events.StatusEmailRejected},
+		}, true},
+		{"failed without one", []events.Transition{
+			{To: events.StatusFailed, Detail: "bank_unavailable"},
+			{To: events.StatusNotifiedFailed},
+		}, false},
+		{"paid: the flag means nothing there", []events.Transition{
+			{To: events.StatusPaid, Refunded: true},
+			{To: events.StatusConfirmed},
+		}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			hs := newHarness(t)
+			storeOrderAt(t, hs, events.StatusAccepted)
+			for i, step := range tc.steps {
+				step.At = testNow.Add(time.Duration(i+1) * time.Minute)
+				rec := postTransition(hs, orderID, events.TransitionRequest{Transition: step})
+				require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+			}
+			rec := hs.do("GET", "/orders/"+orderID, nil, nil)
+			require.Equal(t, http.StatusOK, rec.Code)
+			var got map[string]any
+			require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &got))
+			assert.Equal(t, true, got["final"])
+			if tc.wantRefunded {
+				assert.Equal(t, true, got["refunded"])
+			} else {
+				assert.NotContains(t, got, "refunded")
+			}
+		})
+	}
+}

@@ -131,7 +131,7 @@ func (c *consumer) handleOrder(ctx context.Context, e *common.TopicEvent) (retry
 		detail += "; charge refunded"
 	}
 	err = c.reporter.Report(ctx, o.OrderID, events.TransitionRequest{
-		Transition: events.Transition{To: events.Status(d.Outcome), At: d.DecidedAt, Detail: detail},
+		Transition: events.Transition{To: events.Status(d.Outcome), At: d.DecidedAt, Detail: detail, Refunded: d.RefundID != ""},
 		Order:      snapshot(o),
 	})
 	switch {

@@ -525,6 +525,7 @@ func TestHandleOrderRefundsAChargeOfAFailedOrder(t *testing.T) {
 	_, derr := events.DecodeOrderCharged(raw)
 	assert.NoError(t, derr, "the email service accepts a refunded failure")
 	assert.Equal(t, "payment_error; charge refunded", h.rep.calls[0].Req.Detail)
+	assert.True(t, h.rep.calls[0].Req.Refunded, "the API learns the refund from the transition")
 }
 
 func TestHandleOrderRefusedWithoutACharge(t *testing.T) {

@@ -196,6 +196,7 @@ func strayChargeRefunded(t *testing.T, s *stack.Stack) {
 	assert.Equal(t, "notified_failed", o.Status)
 	require.GreaterOrEqual(t, len(o.Timeline), 2)
 	assert.Equal(t, "payment_error; charge refunded", o.Timeline[1].Detail)
+	assert.True(t, o.Refunded, "the order says the charge was refunded (the status page's wording)")
 	var ledger struct {
 		Charges []struct{ ID string }
 		Refunds []struct{ ChargeID, OrderID string }

@@ -56,6 +56,7 @@ type Order struct {
 	Status   string `json:"status"`
 	Final    bool   `json:"final"`
 	Total    int64  `json:"total"`
+	Refunded bool   `json:"refunded"`
 	Timeline []struct {
 		Status string    `json:"status"`
 		At     time.Time `json:"at"`

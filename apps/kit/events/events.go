@@ -108,6 +108,9 @@ type Transition struct {
 	To     Status    `json:"to"`
 	At     time.Time `json:"at"`
 	Detail string    `json:"detail,omitempty"`
+	// Refunded, on a transition to failed, says a charge made for the order was refunded
+	// (OrderCharged.RefundID), so the status page does not say "nothing was charged".
+	Refunded bool `json:"refunded,omitempty"`
 }
 
 var (
