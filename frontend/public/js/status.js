@@ -10,16 +10,48 @@ const NOT_FOUND_GRACE = 10;
 
 const $ = (id) => document.getElementById(id);
 
-/** What each status means to the customer. tone drives colour and icon. */
+/** What each status means to the customer. tone drives colour and icon; failed lists the
+ * progress steps that went wrong. */
 const STATUS = {
   accepted: { title: 'Order received', text: 'We are charging your card now.', tone: 'pending', icon: '…', step: 1 },
   paid: { title: 'Payment received', text: 'Your card was charged. Sending your confirmation email…', tone: 'pending', icon: '…', step: 2 },
-  declined: { title: 'Card declined', text: 'Your card was declined. Nothing was charged. Letting you know by email…', tone: 'bad', icon: '!', step: 2, failedAt: 2 },
-  failed: { title: 'Payment failed', text: 'We could not process the payment. Nothing was charged. Letting you know by email…', tone: 'bad', icon: '!', step: 2, failedAt: 2 },
+  declined: { title: 'Card declined', text: 'Your card was declined. Nothing was charged. Letting you know by email…', tone: 'bad', icon: '!', step: 2, failed: [2] },
+  failed: { title: 'Payment failed', text: 'We could not process the payment. Nothing was charged. Letting you know by email…', tone: 'bad', icon: '!', step: 2, failed: [2] },
   confirmed: { title: 'Order confirmed', text: 'Payment received and your confirmation email is on its way. Enjoy your meal!', tone: 'ok', icon: '✓', step: 3 },
-  notified_declined: { title: 'Card declined', text: 'Your card was declined and nothing was charged. We emailed you about it. You can order again with another card.', tone: 'bad', icon: '!', step: 3, failedAt: 2 },
-  notified_failed: { title: 'Payment failed', text: 'We could not process the payment and nothing was charged. We emailed you about it. Please try again later.', tone: 'bad', icon: '!', step: 3, failedAt: 2 },
+  notified_declined: { title: 'Card declined', text: 'Your card was declined and nothing was charged. We emailed you about it. You can order again with another card.', tone: 'bad', icon: '!', step: 3, failed: [2] },
+  notified_failed: { title: 'Payment failed', text: 'We could not process the payment and nothing was charged. We emailed you about it. Please try again later.', tone: 'bad', icon: '!', step: 3, failed: [2] },
 };
+
+// A failed order can carry a refund: a charge was made under the order after all (the bank's
+// answer was lost) and was given back. Then "nothing was charged" would be untrue.
+const REFUNDED = {
+  failed: 'We could not process the payment. A charge made on your card was refunded. Letting you know by email…',
+  notified_failed: 'We could not process the payment, and the charge made on your card was refunded. We emailed you about it. Please try again later.',
+};
+
+// email_rejected: the order was decided (paid, declined or failed; its timeline says which),
+// then the customer's mail server refused our email for good, so none will arrive.
+const REJECTED = {
+  paid: { title: 'Order placed, email refused', text: 'Payment received and your order is placed, but your mail server refused our confirmation email, so none will arrive. Keep this page as your confirmation.', tone: 'ok', icon: '✓' },
+  declined: { title: 'Card declined', text: 'Your card was declined and nothing was charged. Your mail server refused our email about it, so none will arrive. You can order again with another card.', tone: 'bad', icon: '!' },
+  failed: { title: 'Payment failed', text: 'We could not process the payment and nothing was charged. Your mail server refused our email about it, so none will arrive. Please try again later.', tone: 'bad', icon: '!' },
+  refunded: { title: 'Payment failed', text: 'We could not process the payment, and the charge made on your card was refunded. Your mail server refused our email about it, so none will arrive. Please try again later.', tone: 'bad', icon: '!' },
+  unknown: { title: 'Email refused', text: 'Your mail server refused our email about this order, so none will arrive. This page shows where your order stands.', tone: 'bad', icon: '!' },
+};
+
+/** info returns what to show for an order: its status's wording, adjusted for a refund and
+ * for an email the mail server refused. */
+function info(order) {
+  const steps = Array.isArray(order.timeline) ? order.timeline : [];
+  const refunded = order.refunded === true;
+  if (order.status === 'email_rejected') {
+    const outcome = ['paid', 'declined', 'failed'].find((s) => steps.some((st) => st.status === s)) || 'unknown';
+    const r = REJECTED[outcome === 'failed' && refunded ? 'refunded' : outcome];
+    return { ...r, step: 3, failed: outcome === 'paid' || outcome === 'unknown' ? [3] : [2, 3] };
+  }
+  const base = STATUS[order.status] || { title: order.status, text: '', tone: 'pending', icon: '…', step: 1 };
+  return refunded && REFUNDED[order.status] ? { ...base, text: REFUNDED[order.status] } : base;
+}
 
 const STEP_LABEL = {
   accepted: 'Order received',
@@ -29,10 +61,11 @@ const STEP_LABEL = {
   confirmed: 'Confirmation emailed',
   notified_declined: 'Decline emailed',
   notified_failed: 'Failure emailed',
+  email_rejected: 'Email refused by your mail server',
 };
 
 const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
-let lastStatus = '';
+let lastText = '';
 let misses = 0;
 
 function when(iso) {
@@ -40,23 +73,23 @@ function when(iso) {
   return Number.isNaN(d.getTime()) ? '' : timeFormat.format(d);
 }
 
-function renderProgress(info) {
+function renderProgress(shown) {
   const steps = [$('step-received'), $('step-payment'), $('step-email')];
   steps.forEach((li, i) => {
     const n = i + 1;
     li.removeAttribute('aria-current');
-    if (info.failedAt === n) li.className = 'failed';
-    else if (n <= info.step) li.className = 'done';
-    else if (info.tone === 'pending' && n === info.step + 1) {
+    if ((shown.failed || []).includes(n)) li.className = 'failed';
+    else if (n <= shown.step) li.className = 'done';
+    else if (shown.tone === 'pending' && n === shown.step + 1) {
       li.className = 'current';
       li.setAttribute('aria-current', 'step');
     } else li.className = '';
   });
 }
 
-function renderActions(order, info) {
+function renderActions(order, shown) {
   const actions = [];
-  if (order.final && order.restaurantId && info.tone === 'bad') {
+  if (order.final && order.restaurantId && shown.tone === 'bad') {
     actions.push(el('a', { className: 'button', href: '/restaurant.html?id=' + encodeURIComponent(order.restaurantId), text: 'Try another card' }));
   }
   if (order.final) actions.push(el('a', { className: 'button button--quiet', href: '/', text: 'Back to all restaurants' }));
@@ -64,21 +97,22 @@ function renderActions(order, info) {
 }
 
 function render(order) {
-  const info = STATUS[order.status] || { title: order.status, text: '', tone: 'pending', icon: '…', step: 1 };
+  const shown = info(order);
   const banner = $('banner');
-  banner.className = `panel status-banner status--${info.tone}`;
+  banner.className = `panel status-banner status--${shown.tone}`;
   banner.dataset.status = order.status;
-  $('status-icon').textContent = info.icon;
-  $('status-heading').textContent = info.title;
-  if (order.status !== lastStatus) {
-    $('status-text').textContent = info.text;
-    lastStatus = order.status;
+  $('status-icon').textContent = shown.icon;
+  $('status-heading').textContent = shown.title;
+  // Only on a change, so the live region announces each new status once.
+  if (shown.text !== lastText) {
+    $('status-text').textContent = shown.text;
+    lastText = shown.text;
   }
-  renderProgress(info);
-  renderActions(order, info);
+  renderProgress(shown);
+  renderActions(order, shown);
 
   const steps = Array.isArray(order.timeline) ? order.timeline : [];
-  fill($('timeline'), ...steps.map((s) => el('li', { className: /declined|failed/.test(s.status) ? 'step-bad' : null, 'data-status': s.status },
+  fill($('timeline'), ...steps.map((s) => el('li', { className: /declined|failed|rejected/.test(s.status) ? 'step-bad' : null, 'data-status': s.status },
     el('strong', { text: STEP_LABEL[s.status] || s.status }),
     el('time', { datetime: s.at, text: when(s.at) }),
     s.detail ? el('span', { className: 'detail', text: ' · ' + s.detail }) : null)));
@@ -99,7 +133,7 @@ function render(order) {
     : [el('li', { className: 'basket-empty', text: 'No dishes listed: the restaurant takes your order from here.' })]));
   $('summary-box').hidden = false;
   $('order-ref').textContent = order.restaurant ? `From ${order.restaurant}` : '';
-  document.title = `${info.title} · Kafka Restaurants`;
+  document.title = `${shown.title} · Kafka Restaurants`;
 }
 
 function stopWith(title, message) {
