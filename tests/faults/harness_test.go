@@ -206,9 +206,33 @@ type placed struct {
 	i      int
 	email  string
 	card   string
+	key    string // its Idempotency-Key, sent again by a retry
+	body   string
 	status int    // 0 when the request failed at the transport
-	id     string // the order id of a 202
+	code   string // the error code of a refusal ({"code","message"}), "" for a 202
+	id     string // the order id of a 202 (of the retry's, for an unknown outcome)
 	at     time.Time
+	// unknown: the first answer left the outcome open (see outcomeUnknown); the order may
+	// exist, so the request was retried with the same key until it was answered 202.
+	unknown bool
+	retries int
+}
+
+// outcomeUnknown says whether an answer leaves the order's fate open, so the client must
+// retry with the same Idempotency-Key to learn it: the API's 503 outcome_unknown (its
+// publish of the order failed, but the event may be on the broker and be charged), nginx's
+// 504 (it gave up while the API may still publish) and a request that got no answer at all.
+// Every other refusal — nginx's 429 and 502/503, the API's 503 before it published
+// (bank_unavailable, unavailable) — is definite: nothing was published, so nothing may be
+// charged or emailed.
+func outcomeUnknown(status int, code string) bool {
+	switch status {
+	case 0, http.StatusGatewayTimeout:
+		return true
+	case http.StatusServiceUnavailable:
+		return code == "outcome_unknown"
+	}
+	return false
 }
 
 // stream offers orders at a steady rate from a few concurrent clients, as a crowd of users
@@ -284,30 +308,82 @@ func (s *stream) wait() ([]placed, time.Time) {
 }
 
 func (r *run) place(scenario string, i int, card string) placed {
-	p := placed{i: i, email: fmt.Sprintf("%s-%d@faults.example.com", scenario, i), card: card, at: time.Now()}
-	body := fmt.Sprintf(`{"restaurant":"china-city","email":%q,"creditCard":%q,"items":[{"menuItemId":%q,"quantity":1}]}`, p.email, card, r.menu)
+	p := placed{i: i, email: fmt.Sprintf("%s-%d@faults.example.com", scenario, i), card: card, at: time.Now(),
+		key: fmt.Sprintf("%s-%d-%d", scenario, i, time.Now().UnixNano())}
+	p.body = fmt.Sprintf(`{"restaurant":"china-city","email":%q,"creditCard":%q,"items":[{"menuItemId":%q,"quantity":1}]}`, p.email, card, r.menu)
+	p.status, p.code, p.id = postOrder(p.key, p.body)
+	p.unknown = outcomeUnknown(p.status, p.code)
+	return p
+}
+
+// postOrder sends one order request and returns the answer's status, its error code (a
+// refusal's {"code"}) and the order id of a 202.
+func postOrder(key, body string) (status int, code, id string) {
 	req, err := http.NewRequest(http.MethodPost, stack.WebURL+"/api/orders", strings.NewReader(body))
 	if err != nil {
-		return p
+		return 0, "", ""
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Idempotency-Key", fmt.Sprintf("%s-%d-%d", scenario, i, time.Now().UnixNano()))
+	req.Header.Set("Idempotency-Key", key)
 	resp, err := httpClient.Do(req)
 	if err != nil {
-		return p
+		return 0, "", ""
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	p.status = resp.StatusCode
-	if resp.StatusCode == http.StatusAccepted {
-		var acc struct {
-			OrderID string `json:"orderId"`
-		}
-		if json.Unmarshal(b, &acc) == nil {
-			p.id = acc.OrderID
-		}
+	var ans struct {
+		OrderID string `json:"orderId"`
+		Code    string `json:"code"`
 	}
-	return p
+	_ = json.Unmarshal(b, &ans)
+	if resp.StatusCode == http.StatusAccepted {
+		return resp.StatusCode, "", ans.OrderID
+	}
+	return resp.StatusCode, ans.Code, ""
+}
+
+// resolveUnknown retries, with the same Idempotency-Key and body, every request whose answer
+// left its outcome open, until each is answered 202 or the deadline passes: what a client
+// told "outcome unknown" does. The 202 names the order the first request may already have
+// placed (a retry is never a second order), and the audit then holds it to every rule of an
+// accepted order: final, at most one charge, one email.
+func (r *run) resolveUnknown(scenario string, ps []placed, deadline time.Time) {
+	for {
+		open := 0
+		for k := range ps {
+			p := &ps[k]
+			if !p.unknown || p.id != "" {
+				continue
+			}
+			p.retries++
+			var st int
+			st, p.code, p.id = postOrder(p.key, p.body)
+			if st != http.StatusAccepted {
+				open++
+			}
+		}
+		if open == 0 {
+			n, tries := 0, 0
+			for _, p := range ps {
+				if p.unknown {
+					n, tries = n+1, tries+p.retries
+				}
+			}
+			if n > 0 {
+				r.t.Logf("%s: %d answers left the outcome open; retried with the same key (%d retries in all), every one answered 202", scenario, n, tries)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			for _, p := range ps {
+				if p.unknown && p.id == "" {
+					r.t.Errorf("%s: request %d answered %d (%s) and its retries never learned the outcome", scenario, p.i, p.status, p.code)
+				}
+			}
+			return
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
 }
 
 // orderStatus reads an order's status through nginx; "" when it cannot be read.
@@ -334,8 +410,9 @@ func orderStatus(id string) (status string, final bool) {
 type result struct {
 	Scenario       string
 	Orders         int
-	Accepted       int
-	Refused        int // answered other than 202 (allowed only while Kafka is away)
+	Accepted       int // answered 202
+	Unknown        int // answered "outcome unknown", then retried with the same key (allowed only while Kafka is away)
+	Refused        int // refused for sure, nothing published (allowed only while Kafka is away)
 	Lost           int
 	DoubleCharges  int
 	DuplicateMails int
@@ -355,15 +432,21 @@ func (r *run) audit(scenario string, ps []placed, ended time.Time, drain time.Du
 	res := result{Scenario: scenario, Orders: len(ps)}
 	status := map[string]string{}
 	pending := map[string]bool{}
+	deadline := ended.Add(drain)
+	r.resolveUnknown(scenario, ps, deadline)
 	for _, p := range ps {
-		if p.status == http.StatusAccepted && p.id != "" {
+		switch {
+		case p.unknown:
+			res.Unknown++
+		case p.status == http.StatusAccepted && p.id != "":
 			res.Accepted++
-			pending[p.id] = true
-		} else {
+		default:
 			res.Refused++
 		}
+		if p.id != "" {
+			pending[p.id] = true
+		}
 	}
-	deadline := ended.Add(drain)
 	for len(pending) > 0 && time.Now().Before(deadline) {
 		ids := make(chan string)
 		var mu sync.Mutex
@@ -433,6 +516,11 @@ func (r *run) audit(scenario string, ps []placed, ended time.Time, drain time.Du
 			continue
 		}
 		accepted[p.id] = true
+		if p.unknown && byRecipient[p.email] > 1 {
+			// The retry of an unknown outcome must be the same order, not a second one.
+			res.DuplicateMails++
+			t.Errorf("%s: request %d (answered %d %s, retried %d times) got %d emails", scenario, p.i, p.status, p.code, p.retries, byRecipient[p.email])
+		}
 		if succeeded[p.id] > 1 {
 			res.DoubleCharges++
 			t.Errorf("%s: order %s charged %d times", scenario, p.id, succeeded[p.id])
@@ -558,11 +646,11 @@ func topicRecords(t *testing.T, topic string) int64 {
 // table renders the results as Markdown.
 func table(rs []result) string {
 	var b bytes.Buffer
-	b.WriteString("| scenario | orders | accepted | refused | lost | double charges | duplicate emails | missing emails | unacknowledged effects | time to drain |\n")
-	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString("| scenario | orders | accepted | unknown | refused | lost | double charges | duplicate emails | missing emails | unacknowledged effects | time to drain |\n")
+	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, r := range rs {
-		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %d | %d | %d | %d | %s |\n",
-			r.Scenario, r.Orders, r.Accepted, r.Refused, r.Lost, r.DoubleCharges, r.DuplicateMails, r.MissingMails, r.Unacked, r.Drain)
+		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %d | %d | %d | %d | %d | %s |\n",
+			r.Scenario, r.Orders, r.Accepted, r.Unknown, r.Refused, r.Lost, r.DoubleCharges, r.DuplicateMails, r.MissingMails, r.Unacked, r.Drain)
 	}
 	return b.String()
 }
