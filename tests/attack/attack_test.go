@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -42,35 +43,95 @@ func TestHostileWorld(t *testing.T) {
 	bankFaults := faults(t)
 	require.Zero(t, stack.TopicSize(t, "order"))
 
-	t.Run("headers cannot steer the sidecar", func(t *testing.T) { headersCannotSteer(t) })
-	t.Run("only the public routes reach the API", func(t *testing.T) { onlyPublicRoutes(t) })
-	t.Run("trace context from the browser is not continued", func(t *testing.T) { traceNotContinued(t, s) })
-	t.Run("an email holding a card number is refused", func(t *testing.T) { cardInEmailRefused(t, s) })
+	// Each attack's requests and answers, for the table the suite prints at the end.
+	var tried []attackRow
+	attack := func(name string, f func(t *testing.T)) {
+		takeTally()
+		t.Run(name, f)
+		tried = append(tried, attackRow{name, takeTally()})
+	}
+	attack("headers cannot steer the sidecar", func(t *testing.T) { headersCannotSteer(t) })
+	attack("only the public routes reach the API", func(t *testing.T) { onlyPublicRoutes(t) })
+	attack("trace context from the browser is not continued", func(t *testing.T) { traceNotContinued(t, s) })
+	attack("an email holding a card number is refused", func(t *testing.T) { cardInEmailRefused(t, s) })
 
+	var reached reachedCount
 	t.Run("nothing reached the bank, the consumers or a mailbox", func(t *testing.T) {
-		assert.Len(t, s.Bank.Charges(t, ""), ledger, "the bank's ledger is unchanged")
+		reached.charges = len(s.Bank.Charges(t, "")) - ledger
+		assert.Zero(t, reached.charges, "the bank's ledger is unchanged")
+		reached.faultsChanged = bankFaults != faults(t)
 		assert.Equal(t, bankFaults, faults(t), "the bank's fault settings are unchanged")
 		for _, app := range []struct {
 			name string
 			port int
 		}{{"transactions", transactionsPort}, {"email", emailPort}} {
 			for _, r := range servedRequests(t, s, app.name, app.port) {
+				if !sidecarStartup.MatchString(r.Path) {
+					reached.consumers++
+				}
 				assert.Regexp(t, sidecarStartup, r.Path, "%s served %s %s", app.name, r.Method, r.Path)
 			}
 		}
 		for _, r := range servedRequests(t, s, "api", apiPort) {
 			if !sidecarStartup.MatchString(r.Path) {
+				if !publicRoute.MatchString(r.Path) {
+					reached.apiOffRoute++
+				}
 				assert.Regexp(t, publicRoute, r.Path, "the API served %s %s", r.Method, r.Path)
 			}
 		}
-		assert.Empty(t, s.Mail.All(t), "no email was sent")
+		reached.emails = len(s.Mail.All(t))
+		assert.Zero(t, reached.emails, "no email was sent")
+		reached.records = stack.TopicSize(t, "order") + stack.TopicSize(t, "order_confirm")
 		assert.Zero(t, stack.TopicSize(t, "order"), "no order was published")
 		assert.Zero(t, stack.TopicSize(t, "order_confirm"), "no order outcome was published")
 	})
 
-	t.Run("the order rate limit holds for every spelling", func(t *testing.T) { rateLimitHolds(t) })
-	t.Run("forwarded addresses count only from the trusted proxy", func(t *testing.T) { forwardedAddresses(t) })
+	attack("the order rate limit holds for every spelling", func(t *testing.T) { rateLimitHolds(t) })
+	attack("forwarded addresses count only from the trusted proxy", func(t *testing.T) { forwardedAddresses(t) })
 	t.Run("the legitimate journey still works", func(t *testing.T) { legitimateJourney(t, s) })
+	t.Logf("attacks tried:\n%s", attackTable(tried, reached))
+}
+
+// attackRow is one attack's requests, counted by the status they were answered with.
+type attackRow struct {
+	name     string
+	byStatus map[int]int
+}
+
+// reachedCount is what the attacks before the audit got past nginx: each must be zero.
+type reachedCount struct {
+	charges, consumers, apiOffRoute, emails int
+	records                                 int64
+	faultsChanged                           bool
+}
+
+// attackTable renders the attacks as Markdown: requests and answers per attack, then what
+// reached anything internal.
+func attackTable(rows []attackRow, r reachedCount) string {
+	var b strings.Builder
+	b.WriteString("| attack | requests | answers |\n|---|---:|---|\n")
+	total := 0
+	for _, row := range rows {
+		n := 0
+		var codes []int
+		for code, k := range row.byStatus {
+			n += k
+			codes = append(codes, code)
+		}
+		slices.Sort(codes)
+		var parts []string
+		for _, code := range codes {
+			parts = append(parts, fmt.Sprintf("%d × %d", row.byStatus[code], code))
+		}
+		total += n
+		fmt.Fprintf(&b, "| %s | %d | %s |\n", row.name, n, strings.Join(parts, ", "))
+	}
+	fmt.Fprintf(&b, "| all | %d | |\n\n", total)
+	fmt.Fprintf(&b, "reached: bank charges %d, bank faults changed %v, requests served by transactions or email %d, "+
+		"API requests off its public routes %d, emails %d, records on order and order_confirm %d\n",
+		r.charges, r.faultsChanged, r.consumers, r.apiOffRoute, r.emails, r.records)
+	return b.String()
 }
 
 // publicRoute is what the API may serve to the browser (apps/api/routes.go; the frontend's

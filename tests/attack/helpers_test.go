@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -47,6 +48,28 @@ func client() *http.Client {
 	}
 }
 
+// tally counts the hostile requests sent (send and raw) and their answers by status, so
+// the suite can print what it tried (docs/RELIABILITY.md keeps the table of a real run).
+var tally = struct {
+	sync.Mutex
+	byStatus map[int]int
+}{byStatus: map[int]int{}}
+
+func count(status int) {
+	tally.Lock()
+	tally.byStatus[status]++
+	tally.Unlock()
+}
+
+// takeTally returns the answers counted since the last call, by status, and starts again.
+func takeTally() map[int]int {
+	tally.Lock()
+	defer tally.Unlock()
+	out := tally.byStatus
+	tally.byStatus = map[int]int{}
+	return out
+}
+
 // send makes one request as c and reads the whole answer. The path is sent as written
 // (no cleaning), headers keep their spelling.
 func send(t *testing.T, c *http.Client, method, path string, body []byte, header map[string]string) stack.Response {
@@ -64,6 +87,7 @@ func send(t *testing.T, c *http.Client, method, path string, body []byte, header
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
+	count(resp.StatusCode)
 	return stack.Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
 }
 
@@ -82,6 +106,7 @@ func raw(t *testing.T, request string) stack.Response {
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
+	count(resp.StatusCode)
 	return stack.Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
 }
 
