@@ -212,6 +212,7 @@ argocd() {
     -e "s#public.ecr.aws/docker/library/redis:[^ ]*#kafka-restaurants/argocd-redis:$TAG#" \
     -e 's#imagePullPolicy: Always#imagePullPolicy: Never#' -e 's#imagePullPolicy: IfNotPresent#imagePullPolicy: Never#' \
     "$manifests/core-install.yaml" | kubectl apply -n argocd --server-side -f - >/dev/null
+  kubectl wait --for condition=established --timeout=60s crd/appprojects.argoproj.io crd/applications.argoproj.io >/dev/null
   kubectl apply -f "$root/tools/k8s/manifests/argocd-project.yaml" >/dev/null
   sed "s#@GITOPS@#$gitops#g; s#@TAG@#$TAG#g" "$root/tools/k8s/manifests/gitserver.yaml" | kubectl apply -f - >/dev/null
   kubectl -n argocd rollout status deploy/gitserver deploy/argocd-redis deploy/argocd-repo-server statefulset/argocd-application-controller --timeout=5m >&2
