@@ -3,12 +3,8 @@ module github.com/kafka-restaurants/kafka-restaurants/apps/bank
 go 1.26
 
 require (
-	github.com/go-chi/chi/v5 v5.2.2
-	github.com/stretchr/testify v1.11.1
+	github.com/go-chi/chi/v5 v5.5.0
+	github.com/stretchr/testify v1.12.1
 )
 
-require (
-	github.com/davecgh/go-spew v1.1.1 // indirect
-	github.com/pmezard/go-difflib v1.0.0 // indirect
-	gopkg.in/yaml.v3 v3.0.1 // indirect
-)
+require go.yaml.in/yaml/v3 v3.0.5 // indirect
