@@ -3,7 +3,8 @@
 // that Dapr accepts silently at start-up: a consumer group that skips old orders, a failed
 // message dropped once a later one commits, a poison event that blocks its partition for
 // ever, an app that may publish a topic it must not. The rules read only files, so they run
-// without a stack, in `make test`.
+// without a stack, in `make test`. Beside them, modules_test.go keeps every Go module of the
+// workspace buildable on its own (GOWORK=off) at the workspace's dependency versions.
 package lint
 
 import (
