@@ -33,6 +33,40 @@ kubectl() { "$tools/kubectl" "$@"; }
 helm() { "$tools/helm" "$@"; }
 log() { echo "k8s: $*" >&2; }
 
+# wait_established CRD...: waits until each CustomResourceDefinition is Established.
+# (`kubectl wait --for condition=established` fails outright on a CRD so new that the API
+# server has not written its status yet.)
+wait_established() {
+  local crd deadline=$((SECONDS + 60))
+  for crd in "$@"; do
+    until [[ "$(kubectl get "$crd" -o jsonpath='{.status.conditions[?(@.type=="Established")].status}' 2>/dev/null)" == True ]]; do
+      if ((SECONDS > deadline)); then
+        log "$crd is not Established after 60 s"
+        return 1
+      fi
+      sleep 0.5
+    done
+  done
+}
+
+# wait_ready NAMESPACE KIND: waits until every resource of KIND in NAMESPACE has the
+# condition Ready=True (what Strimzi's operator, here its stand-in, reports).
+wait_ready() {
+  local deadline=$((SECONDS + 60)) states
+  while :; do
+    states=$(kubectl -n "$1" get "$2" -o jsonpath='{range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}')
+    if [[ -n "$states" ]] && ! grep -qv '=True$' <<<"$states"; then
+      log "$(wc -l <<<"$states") $2 Ready"
+      return 0
+    fi
+    if ((SECONDS > deadline)); then
+      log "$2 not Ready after 60 s: $(tr '\n' ' ' <<<"$states")"
+      return 1
+    fi
+    sleep 0.5
+  done
+}
+
 phase() { # phase NAME FUNC: runs FUNC and reports its duration
   local t0=$SECONDS
   log "== $1"
@@ -97,7 +131,7 @@ dapr() {
   # images already on the node they start first and restart once. So the CRDs and that one
   # Configuration go in first, labelled as the release's own so Helm adopts it.
   kubectl apply --server-side -f "$chart/crds" >/dev/null
-  kubectl wait --for condition=established --timeout=60s crd/configurations.dapr.io >/dev/null
+  wait_established crd/configurations.dapr.io
   kubectl create namespace "$DAPR_NS" --dry-run=client -o yaml | kubectl apply -f - >/dev/null
   helm template dapr "$chart" -n "$DAPR_NS" "${sets[@]}" --show-only charts/dapr_config/templates/dapr_default_config.yaml |
     kubectl apply -n "$DAPR_NS" -f - >/dev/null
@@ -117,8 +151,8 @@ kafka() {
   kubectl -n kafka rollout status deploy/kafka-restaurants-broker --timeout=120s >&2
   helm template kafka-cluster "$root/helm/kafka-cluster" -n kafka -f "$root/helm/kafka-cluster/values-minikube.yaml" --api-versions kafka.strimzi.io/v1beta2 |
     kubectl apply --server-side --validate=strict -n kafka -f - >&2
-  kubectl -n kafka wait --for condition=Ready --timeout=60s kafka --all >&2
-  kubectl -n kafka wait --for condition=Ready --timeout=60s kafkatopic --all >&2
+  wait_ready kafka kafka
+  wait_ready kafka kafkatopic
 }
 
 postgresql() {
@@ -212,7 +246,7 @@ argocd() {
     -e "s#public.ecr.aws/docker/library/redis:[^ ]*#kafka-restaurants/argocd-redis:$TAG#" \
     -e 's#imagePullPolicy: Always#imagePullPolicy: Never#' -e 's#imagePullPolicy: IfNotPresent#imagePullPolicy: Never#' \
     "$manifests/core-install.yaml" | kubectl apply -n argocd --server-side -f - >/dev/null
-  kubectl wait --for condition=established --timeout=60s crd/appprojects.argoproj.io crd/applications.argoproj.io >/dev/null
+  wait_established crd/appprojects.argoproj.io crd/applications.argoproj.io
   kubectl apply -f "$root/tools/k8s/manifests/argocd-project.yaml" >/dev/null
   sed "s#@GITOPS@#$gitops#g; s#@TAG@#$TAG#g" "$root/tools/k8s/manifests/gitserver.yaml" | kubectl apply -f - >/dev/null
   kubectl -n argocd rollout status deploy/gitserver deploy/argocd-redis deploy/argocd-repo-server statefulset/argocd-application-controller --timeout=5m >&2
