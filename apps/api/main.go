@@ -39,7 +39,7 @@ func run(ctx context.Context, log *slog.Logger) error {
 	a := &api{
 		log:       log,
 		catalog:   cat,
-		orders:    countedOrders{orderStore: &daprOrderStore{client: client, store: cfg.OrderStore}, metrics: service.DefaultMetrics},
+		orders:    newCountedOrders(&daprOrderStore{client: client, store: cfg.OrderStore}, service.DefaultMetrics),
 		publisher: &daprPublisher{client: client},
 		bank:      &daprBank{client: client, binding: cfg.BankBinding},
 		ready: func(ctx context.Context) error {
@@ -61,13 +61,26 @@ func run(ctx context.Context, log *slog.Logger) error {
 // replayed request counts nothing twice.
 type countedOrders struct {
 	orderStore
-	metrics *service.Metrics
+	reached    service.Counter // orders_total{status}
+	completion service.Latency // order_completion_seconds{status}
+}
+
+func newCountedOrders(s orderStore, m *service.Metrics) countedOrders {
+	return countedOrders{
+		orderStore: s,
+		reached: m.Counter("orders_total",
+			"Orders that reached a status (accepted, paid, declined, failed, confirmed, notified_declined, notified_failed, email_rejected), counted once per order and status by the API.",
+			"status"),
+		completion: m.Latency("order_completion_seconds",
+			"Time from an order being placed to its final status (its email sent and reported), by final status; the order-to-email latency.",
+			"status"),
+	}
 }
 
 func (s countedOrders) Create(ctx context.Context, o Order) error {
 	err := s.orderStore.Create(ctx, o)
 	if err == nil {
-		s.metrics.OrderReached(string(o.Status))
+		s.reached.Inc(string(o.Status))
 	}
 	return err
 }
@@ -75,9 +88,9 @@ func (s countedOrders) Create(ctx context.Context, o Order) error {
 func (s countedOrders) Update(ctx context.Context, o Order, etag string) error {
 	err := s.orderStore.Update(ctx, o, etag)
 	if err == nil {
-		s.metrics.OrderReached(string(o.Status))
+		s.reached.Inc(string(o.Status))
 		if len(next[o.Status]) == 0 { // final: the customer's email went out
-			s.metrics.OrderCompleted(string(o.Status), time.Since(o.CreatedAt))
+			s.completion.Observe(time.Since(o.CreatedAt), string(o.Status))
 		}
 	}
 	return err

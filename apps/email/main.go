@@ -31,7 +31,7 @@ func run(ctx context.Context, log *slog.Logger) error {
 	c := &consumer{
 		log:      log,
 		claims:   &daprClaims{client: client, store: cfg.Store},
-		mailer:   timedMailer{mailer: &daprMailer{client: client, binding: cfg.SMTPBinding}, metrics: service.DefaultMetrics},
+		mailer:   newTimedMailer(&daprMailer{client: client, binding: cfg.SMTPBinding}, service.DefaultMetrics),
 		reporter: rep,
 		lease:    cfg.Lease,
 		baseURL:  cfg.PublicURL,
@@ -45,7 +45,12 @@ func run(ctx context.Context, log *slog.Logger) error {
 // sent or error.
 type timedMailer struct {
 	mailer
-	metrics *service.Metrics
+	took service.Latency
+}
+
+func newTimedMailer(m mailer, metrics *service.Metrics) timedMailer {
+	return timedMailer{mailer: m, took: metrics.Latency("email_send_duration_seconds",
+		"Time of one email send through the SMTP binding, by outcome (sent, error).", "outcome")}
 }
 
 func (m timedMailer) Send(ctx context.Context, msg message) error {
@@ -55,6 +60,6 @@ func (m timedMailer) Send(ctx context.Context, msg message) error {
 	if err != nil {
 		outcome = "error"
 	}
-	m.metrics.ObserveEmail(outcome, time.Since(start))
+	m.took.Observe(time.Since(start), outcome)
 	return err
 }

@@ -31,7 +31,7 @@ func run(ctx context.Context, log *slog.Logger) error {
 
 	c := &consumer{
 		log:       log,
-		bank:      timedBank{charger: &daprBank{client: client, binding: cfg.BankBinding}, metrics: service.DefaultMetrics},
+		bank:      newTimedBank(&daprBank{client: client, binding: cfg.BankBinding}, service.DefaultMetrics),
 		decisions: &daprDecisions{client: client, store: cfg.Store},
 		reporter:  rep,
 		publisher: &daprPublisher{client: client},
@@ -46,7 +46,12 @@ func run(ctx context.Context, log *slog.Logger) error {
 // paid, declined, or error for a call the bank did not answer with a verdict.
 type timedBank struct {
 	charger
-	metrics *service.Metrics
+	took service.Latency
+}
+
+func newTimedBank(c charger, m *service.Metrics) timedBank {
+	return timedBank{charger: c, took: m.Latency("charge_duration_seconds",
+		"Time of one bank charge call through the bank binding, by outcome (paid, declined, error).", "outcome")}
 }
 
 func (b timedBank) Charge(ctx context.Context, o events.OrderPlaced) (chargeResult, error) {
@@ -56,6 +61,6 @@ func (b timedBank) Charge(ctx context.Context, o events.OrderPlaced) (chargeResu
 	if err != nil {
 		outcome = "error"
 	}
-	b.metrics.ObserveCharge(outcome, time.Since(start))
+	b.took.Observe(time.Since(start), outcome)
 	return res, err
 }

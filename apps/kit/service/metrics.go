@@ -33,10 +33,6 @@ type Metrics struct {
 
 	requests        *prometheus.CounterVec
 	requestDuration *prometheus.HistogramVec
-	orders          *prometheus.CounterVec
-	completion      *prometheus.HistogramVec
-	charge          *prometheus.HistogramVec
-	email           *prometheus.HistogramVec
 	events          *prometheus.HistogramVec
 }
 
@@ -44,9 +40,9 @@ type Metrics struct {
 // Resiliency policy retries takes seconds.
 var latencyBuckets = []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}
 
-// NewMetrics returns a fresh registry with the Go runtime and process collectors and every
-// service metric. Families appear on /metrics once they have a sample, so a service shows
-// only the domain metrics it records.
+// NewMetrics returns a fresh registry with the Go runtime and process collectors and the
+// metrics every service has (HTTP requests, event processing). A service adds its own
+// (Counter, Latency); families appear on /metrics once they have a sample.
 func NewMetrics() *Metrics {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -61,32 +57,13 @@ func NewMetrics() *Metrics {
 			Help:    "Time to serve an HTTP request, by chi route pattern and method.",
 			Buckets: latencyBuckets,
 		}, []string{"route", "method"}),
-		orders: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: MetricsNamespace, Name: "orders_total",
-			Help: "Orders that reached a status (accepted, paid, declined, failed, confirmed, notified_declined, notified_failed, email_rejected), counted once per order and status by the API.",
-		}, []string{"status"}),
-		completion: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Namespace: MetricsNamespace, Name: "order_completion_seconds",
-			Help:    "Time from an order being placed to its final status (its email sent and reported), by final status; the order-to-email latency.",
-			Buckets: latencyBuckets,
-		}, []string{"status"}),
-		charge: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Namespace: MetricsNamespace, Name: "charge_duration_seconds",
-			Help:    "Time of one bank charge call through the bank binding, by outcome (paid, declined, error).",
-			Buckets: latencyBuckets,
-		}, []string{"outcome"}),
-		email: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Namespace: MetricsNamespace, Name: "email_send_duration_seconds",
-			Help:    "Time of one email send through the SMTP binding, by outcome (sent, error).",
-			Buckets: latencyBuckets,
-		}, []string{"outcome"}),
 		events: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: MetricsNamespace, Name: "event_processing_duration_seconds",
 			Help:    "Time to handle one delivered event, by topic and the answer given to daprd (SUCCESS, RETRY, DROP).",
 			Buckets: latencyBuckets,
 		}, []string{"topic", "result"}),
 	}
-	reg.MustRegister(m.requests, m.requestDuration, m.orders, m.completion, m.charge, m.email, m.events)
+	reg.MustRegister(m.requests, m.requestDuration, m.events)
 	return m
 }
 
@@ -153,23 +130,34 @@ func RoutePattern(r *http.Request) string {
 	return unmatchedRoute
 }
 
-// OrderReached counts an order reaching status. Call it once per order and status (the
-// API does, when a transition changes the record).
-func (m *Metrics) OrderReached(status string) { m.orders.WithLabelValues(status).Inc() }
+// Counter is a counter of a service's own, one series per combination of label values.
+type Counter struct{ vec *prometheus.CounterVec }
 
-// OrderCompleted records how long an order took from being placed to its final status.
-func (m *Metrics) OrderCompleted(status string, d time.Duration) {
-	m.completion.WithLabelValues(status).Observe(d.Seconds())
+// Inc adds one to the series of these label values (in the order Counter named them).
+func (c Counter) Inc(values ...string) { c.vec.WithLabelValues(values...).Inc() }
+
+// Latency is a latency histogram of a service's own, on the shared buckets (1 ms to 60 s).
+type Latency struct{ vec *prometheus.HistogramVec }
+
+// Observe records d in the series of these label values.
+func (l Latency) Observe(d time.Duration, values ...string) {
+	l.vec.WithLabelValues(values...).Observe(d.Seconds())
 }
 
-// ObserveCharge records one bank charge call.
-func (m *Metrics) ObserveCharge(outcome string, d time.Duration) {
-	m.charge.WithLabelValues(outcome).Observe(d.Seconds())
+// Counter registers a counter of the service's own, <MetricsNamespace>_<name>. Each
+// service declares the metrics of its domain itself (the API its orders, transactions its
+// charges); this package knows none of them.
+func (m *Metrics) Counter(name, help string, labels ...string) Counter {
+	vec := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: MetricsNamespace, Name: name, Help: help}, labels)
+	m.reg.MustRegister(vec)
+	return Counter{vec}
 }
 
-// ObserveEmail records one email send.
-func (m *Metrics) ObserveEmail(outcome string, d time.Duration) {
-	m.email.WithLabelValues(outcome).Observe(d.Seconds())
+// Latency registers a latency histogram of the service's own, <MetricsNamespace>_<name>.
+func (m *Metrics) Latency(name, help string, labels ...string) Latency {
+	vec := prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: MetricsNamespace, Name: name, Help: help, Buckets: latencyBuckets}, labels)
+	m.reg.MustRegister(vec)
+	return Latency{vec}
 }
 
 // CatalogFunc exports the catalog that read returns, read at each scrape so the numbers

@@ -114,30 +114,29 @@ func TestObserveTopicResultFollowsTheAnswerToDaprd(t *testing.T) {
 	}
 }
 
-func TestDomainMetrics(t *testing.T) {
+// A service's own metrics land in its registry under the shared namespace, counted and
+// bucketed as declared; a name registered twice is a programming error, caught at start.
+func TestServiceOwnMetrics(t *testing.T) {
 	m := NewMetrics()
-	m.OrderReached("accepted")
-	m.OrderReached("accepted")
-	m.OrderReached("confirmed")
-	m.ObserveCharge("paid", 30*time.Millisecond)
-	m.ObserveCharge("declined", 2*time.Second)
-	m.ObserveEmail("sent", 5*time.Millisecond)
-	m.OrderCompleted("confirmed", 3*time.Second)
+	reached := m.Counter("widgets_total", "Widgets that reached a state.", "state")
+	took := m.Latency("widget_seconds", "Time of one widget call, by outcome.", "outcome")
+	reached.Inc("built")
+	reached.Inc("built")
+	reached.Inc("shipped")
+	took.Observe(30*time.Millisecond, "ok")
+	took.Observe(2*time.Second, "error")
 	got := scrape(t, m.Handler())
 
 	cases := []struct {
 		series string
 		want   float64
 	}{
-		{`kafkarestaurants_orders_total{status="accepted"}`, 2},
-		{`kafkarestaurants_orders_total{status="confirmed"}`, 1},
-		{`kafkarestaurants_charge_duration_seconds_count{outcome="paid"}`, 1},
-		{`kafkarestaurants_charge_duration_seconds_bucket{outcome="paid",le="0.05"}`, 1},
-		{`kafkarestaurants_charge_duration_seconds_bucket{outcome="declined",le="1"}`, 0},
-		{`kafkarestaurants_charge_duration_seconds_sum{outcome="declined"}`, 2},
-		{`kafkarestaurants_email_send_duration_seconds_count{outcome="sent"}`, 1},
-		{`kafkarestaurants_order_completion_seconds_bucket{status="confirmed",le="2.5"}`, 0},
-		{`kafkarestaurants_order_completion_seconds_bucket{status="confirmed",le="5"}`, 1},
+		{`kafkarestaurants_widgets_total{state="built"}`, 2},
+		{`kafkarestaurants_widgets_total{state="shipped"}`, 1},
+		{`kafkarestaurants_widget_seconds_count{outcome="ok"}`, 1},
+		{`kafkarestaurants_widget_seconds_bucket{outcome="ok",le="0.05"}`, 1},
+		{`kafkarestaurants_widget_seconds_bucket{outcome="error",le="1"}`, 0},
+		{`kafkarestaurants_widget_seconds_sum{outcome="error"}`, 2},
 	}
 	for _, c := range cases {
 		t.Run(c.series, func(t *testing.T) {
@@ -146,6 +145,7 @@ func TestDomainMetrics(t *testing.T) {
 			assert.InDelta(t, c.want, v, 1e-9)
 		})
 	}
+	assert.Panics(t, func() { m.Counter("widgets_total", "again", "state") })
 }
 
 func TestCatalogFuncReadsAtScrapeTime(t *testing.T) {
