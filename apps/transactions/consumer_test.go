@@ -199,6 +199,29 @@ func placed(t *testing.T, age time.Duration, fields map[string]any) []byte {
 	return b
 }
 
+// assertUndecided checks a delivery that must be redelivered with nothing decided,
+// reported or published.
+func (h *harness) assertUndecided(t *testing.T, retry bool, err error, why string) {
+	t.Helper()
+	require.Error(t, err)
+	assert.True(t, retry, why)
+	assert.Empty(t, h.dec.byOrder, "nothing decided")
+	assert.Empty(t, h.rep.calls)
+	assert.Empty(t, h.pub.events)
+}
+
+// assertDecided checks a delivery that was acknowledged with this decision recorded, and
+// returns the decision.
+func (h *harness) assertDecided(t *testing.T, retry bool, err error, outcome events.Outcome, reason string) decision {
+	t.Helper()
+	require.NoError(t, err)
+	assert.False(t, retry)
+	d := h.dec.byOrder[orderID]
+	assert.Equal(t, outcome, d.Outcome)
+	assert.Equal(t, reason, d.Reason)
+	return d
+}
+
 func (h *harness) handle(data []byte) (bool, error) {
 	return h.c.handleOrder(context.Background(), &common.TopicEvent{ID: orderID, Topic: events.TopicOrder, RawData: data})
 }
@@ -265,18 +288,10 @@ func TestHandleOrderDecides(t *testing.T) {
 			assert.Equal(t, int64(1300), h.bank.calls[0].Total)
 
 			if tc.want == "" {
-				require.Error(t, err)
-				assert.True(t, retry, "redeliver: the bank may come back")
-				assert.Empty(t, h.dec.byOrder, "nothing decided")
-				assert.Empty(t, h.rep.calls)
-				assert.Empty(t, h.pub.events)
+				h.assertUndecided(t, retry, err, "redeliver: the bank may come back")
 				return
 			}
-			require.NoError(t, err)
-			assert.False(t, retry)
-			d := h.dec.byOrder[orderID]
-			assert.Equal(t, tc.want, d.Outcome)
-			assert.Equal(t, tc.wantReason, d.Reason)
+			d := h.assertDecided(t, retry, err, tc.want, tc.wantReason)
 			assert.True(t, testNow.Equal(d.DecidedAt))
 
 			require.Len(t, h.rep.calls, 1, "reported once")
@@ -471,18 +486,10 @@ func TestHandleOrderResolvesAnUnknownChargeOutcome(t *testing.T) {
 			assert.Equal(t, tc.wantVoids, h.bank.voids)
 			assert.Empty(t, h.bank.refunds)
 			if tc.want == "" {
-				require.Error(t, err)
-				assert.True(t, retry, "an unknown outcome is retried")
-				assert.Empty(t, h.dec.byOrder, "nothing decided")
-				assert.Empty(t, h.rep.calls)
-				assert.Empty(t, h.pub.events)
+				h.assertUndecided(t, retry, err, "an unknown outcome is retried")
 				return
 			}
-			require.NoError(t, err)
-			assert.False(t, retry)
-			d := h.dec.byOrder[orderID]
-			assert.Equal(t, tc.want, d.Outcome)
-			assert.Equal(t, tc.wantReason, d.Reason)
+			d := h.assertDecided(t, retry, err, tc.want, tc.wantReason)
 			assert.Equal(t, tc.wantCharge, d.ChargeID)
 			require.Len(t, h.pub.events, 1)
 			assert.Equal(t, tc.want, h.pub.events[0].Outcome)
