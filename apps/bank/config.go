@@ -31,6 +31,12 @@ type config struct {
 	Seed uint64
 	// SeedFromEnv records whether Seed came from BANK_SEED or was drawn at random.
 	SeedFromEnv bool
+	// MaxRecords bounds the tokens and charges the bank keeps (it keeps them all in memory,
+	// and on disk). At the bound it refuses new ones with 507 ledger_full, an answer the
+	// caller sees, instead of growing until its memory limit kills it; earlier answers
+	// still replay. 0 (the default, for a developer's machine): no bound. The chart sets
+	// one to match its memory limit (bank.maxRecords).
+	MaxRecords int
 }
 
 // loadConfig reads the BANK_* variables through lookup (os.LookupEnv in main, a map
@@ -78,6 +84,13 @@ func loadConfig(lookup func(string) (string, bool)) (config, error) {
 	dur("BANK_SLOW_DELAY", &cfg.SlowDelay)
 	rate("BANK_FAILURE_RATE", &cfg.FailureRate)
 	rate("BANK_DROP_REPLY_RATE", &cfg.DropReplyRate)
+	if v, ok := lookup("BANK_MAX_RECORDS"); ok && v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			errs = append(errs, fmt.Errorf("BANK_MAX_RECORDS: want a whole number, 0 for no bound, got %q", v))
+		}
+		cfg.MaxRecords = n
+	}
 	if v, ok := lookup("BANK_SEED"); ok && v != "" {
 		seed, err := strconv.ParseUint(v, 10, 64)
 		if err != nil {
@@ -117,5 +130,6 @@ func (c config) logAttrs() []any {
 		slog.Float64("dropReplyRate", c.DropReplyRate),
 		slog.Uint64("seed", c.Seed),
 		slog.Bool("seedFromEnv", c.SeedFromEnv),
+		slog.Int("maxRecords", c.MaxRecords),
 	}
 }

@@ -24,16 +24,18 @@ func TestLoadConfig(t *testing.T) {
 		assert.Zero(t, cfg.DropReplyRate)
 		assert.False(t, cfg.SeedFromEnv)
 		assert.Less(t, cfg.Seed, uint64(1_000_000_000))
+		assert.Zero(t, cfg.MaxRecords, "no bound on a developer's machine")
 	})
 	t.Run("overrides", func(t *testing.T) {
 		cfg, err := loadConfig(envMap(map[string]string{
 			"BANK_ADDR": "0.0.0.0:6000", "BANK_DATA_DIR": "/tmp/x", "BANK_LATENCY": "150ms",
 			"BANK_SLOW_DELAY": "5s", "BANK_FAILURE_RATE": "0.25", "BANK_DROP_REPLY_RATE": "0.5", "BANK_SEED": "7",
+			"BANK_MAX_RECORDS": "100000",
 		}))
 		require.NoError(t, err)
 		assert.Equal(t, config{
 			Addr: "0.0.0.0:6000", DataDir: "/tmp/x", Latency: 150 * time.Millisecond, SlowDelay: 5 * time.Second,
-			FailureRate: 0.25, DropReplyRate: 0.5, Seed: 7, SeedFromEnv: true,
+			FailureRate: 0.25, DropReplyRate: 0.5, Seed: 7, SeedFromEnv: true, MaxRecords: 100_000,
 		}, cfg)
 	})
 
@@ -46,6 +48,7 @@ func TestLoadConfig(t *testing.T) {
 		{"failure rate above 1", "BANK_FAILURE_RATE", "1.5", `BANK_FAILURE_RATE: want a number from 0 to 1, got "1.5"`},
 		{"drop rate not a number", "BANK_DROP_REPLY_RATE", "half", `BANK_DROP_REPLY_RATE: want a number from 0 to 1, got "half"`},
 		{"negative seed", "BANK_SEED", "-3", `BANK_SEED: want an unsigned integer, got "-3"`},
+		{"negative bound", "BANK_MAX_RECORDS", "-1", `BANK_MAX_RECORDS: want a whole number, 0 for no bound, got "-1"`},
 	}
 	for _, tt := range bad {
 		t.Run(tt.name, func(t *testing.T) {

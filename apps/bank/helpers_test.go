@@ -53,7 +53,7 @@ func (c *clock) set(t time.Time) {
 
 // testBank is a bank on a temporary data dir, served through the real router.
 type testBank struct {
-	t         *testing.T
+	t         testing.TB
 	dir       string
 	logs      *lockedBuffer
 	clock     *clock
@@ -63,7 +63,7 @@ type testBank struct {
 	h         http.Handler
 }
 
-func newTestBank(t *testing.T) *testBank {
+func newTestBank(t testing.TB) *testBank {
 	t.Helper()
 	tb := &testBank{
 		t:         t,

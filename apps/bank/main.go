@@ -47,6 +47,7 @@ func serve(ctx context.Context, logger *slog.Logger, cfg config, ready func(addr
 	if err != nil {
 		return fmt.Errorf("open store: %w", err)
 	}
+	st.limit = cfg.MaxRecords
 	defer func() {
 		if err := st.Close(); err != nil {
 			logger.Error("close store", "err", err)

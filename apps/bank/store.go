@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
@@ -120,6 +121,18 @@ type store struct {
 	idem           map[string]idemRecord
 	voids          []voidRecord
 	voided         map[string]int
+	// limit bounds tokens plus charges (0: none); refunds and voids, at most one per
+	// charge or key, are never refused by it.
+	limit int
+}
+
+// errLedgerFull is the answer to a new token or charge once the store holds limit of them.
+var errLedgerFull = errorf(http.StatusInsufficientStorage, "ledger_full",
+	"the bank holds as many tokens and charges as it may (BANK_MAX_RECORDS); answers already given still replay")
+
+// full reports whether a new token or charge would pass the limit. s.mu must be held.
+func (s *store) full() bool {
+	return s.limit > 0 && len(s.tokens)+len(s.charges) >= s.limit
 }
 
 // openStore creates dir if needed and replays both files into memory.
@@ -251,6 +264,9 @@ func (s *store) apply(l ledgerLine) {
 func (s *store) saveToken(t tokenRecord) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.full() {
+		return errLedgerFull
+	}
 	if err := appendLine(s.tokensF, t); err != nil {
 		return err
 	}
@@ -335,6 +351,9 @@ func (s *store) record(l ledgerLine) error {
 	defer s.mu.Unlock()
 	if _, dup := s.idem[idemKey(l.Idempotency.Scope, l.Idempotency.Key)]; dup {
 		return errDuplicateKey
+	}
+	if l.Charge != nil && s.full() {
+		return errLedgerFull
 	}
 	if l.Refund != nil {
 		if _, dup := s.refundByCharge[l.Refund.ChargeID]; dup {
