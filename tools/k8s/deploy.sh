@@ -26,6 +26,8 @@ dir="$root/.run/k8s"
 export KUBECONFIG="$dir/admin.kubeconfig"
 TAG=${TAG:-dev}
 DAPR_VERSION=$(sed -n 's/^DAPRD_VERSION=v//p' "$root/tools/build-tools.sh")
+ARGOCD_VERSION=$(sed -n 's/^ARGOCD_VERSION=//p' "$root/tools/build-tools.sh")
+ARGOCD_GOTOOLCHAIN=$(sed -n 's/^ARGOCD_GOTOOLCHAIN=//p' "$root/tools/build-tools.sh")
 DAPR_NS=dapr-system
 NS=kafka-restaurants
 
@@ -148,7 +150,6 @@ kafka() {
   # stand-in reports them Ready as the operator would.
   helm upgrade --install strimzi-kafka-operator "$root/tools/k8s/charts/strimzi-kafka-operator" -n kafka \
     --wait --timeout 3m --set image.tag="$TAG" >&2
-  kubectl -n kafka rollout status deploy/kafka-restaurants-broker --timeout=120s >&2
   helm template kafka-cluster "$root/helm/kafka-cluster" -n kafka -f "$root/helm/kafka-cluster/values-minikube.yaml" --api-versions kafka.strimzi.io/v1beta2 |
     kubectl apply --server-side --validate=strict -n kafka -f - >&2
   wait_ready kafka kafka
@@ -169,8 +170,6 @@ app() {
   kubectl -n "$NS" get pods -o wide >&2
 }
 
-ARGOCD_VERSION=$(sed -n 's/^ARGOCD_VERSION=//p' "$root/tools/build-tools.sh")
-ARGOCD_GOTOOLCHAIN=$(sed -n 's/^ARGOCD_GOTOOLCHAIN=//p' "$root/tools/build-tools.sh")
 GIT_URL=http://gitserver.argocd.svc.cluster.local
 gitops="$dir/gitops"
 
