@@ -17,8 +17,8 @@ deps: ## install the Debian packages the stack and tests use (nginx, kcat, chrom
 	@tools/deps.sh
 
 .PHONY: tools
-tools: ## build the pinned third-party tools (daprd, mailpit, jaeger) into .tools/bin, once per version
-	@tools/build-tools.sh daprd mailpit jaeger
+tools: ## build the pinned third-party tools (daprd, mailpit, jaeger, helm) into .tools/bin, once per version
+	@tools/build-tools.sh daprd mailpit jaeger helm
 
 .PHONY: build
 build: ## build every service and dev tool into bin/

@@ -165,7 +165,7 @@ build_go_install() { # build_go_install NAME PACKAGE VERSION
 }
 
 tools=("$@")
-[[ ${#tools[@]} -gt 0 ]] || tools=(daprd mailpit jaeger)
+[[ ${#tools[@]} -gt 0 ]] || tools=(daprd mailpit jaeger helm)
 for t in "${tools[@]}"; do
   case "$t" in
     daprd) build_daprd ;;
