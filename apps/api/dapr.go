@@ -13,6 +13,7 @@ import (
 	dapr "github.com/dapr/go-sdk/client"
 
 	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/events"
+	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/order"
 	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/service"
 )
 
@@ -20,7 +21,6 @@ import (
 var (
 	errNotFound = errors.New("not found")
 	errExists   = errors.New("already exists")
-	errConflict = errors.New("changed by someone else")
 )
 
 // idemRecord is what an Idempotency-Key remembers: a fingerprint of the request it was
@@ -31,11 +31,18 @@ type idemRecord struct {
 	Event       events.OrderPlaced `json:"event"`
 }
 
-// orderStore keeps orders and idempotency keys.
+// orderStore keeps orders, the facts their events bring, and idempotency keys. Every
+// write is a first write: nothing is read to be changed, so a repeated event or request
+// changes nothing and two writers never race.
 type orderStore interface {
-	Get(ctx context.Context, id string) (Order, string, error)
-	Create(ctx context.Context, o Order) error
-	Update(ctx context.Context, o Order, etag string) error
+	// Get reads all that is known of an order, in one call; errNotFound if nothing is.
+	Get(ctx context.Context, id string) (order.Progress, error)
+	// Create records an accepted order (errExists if it is recorded already).
+	Create(ctx context.Context, r record) error
+	// RecordCharge keeps an order's payment decision (errExists if it is kept already).
+	RecordCharge(ctx context.Context, e events.OrderCharged) error
+	// RecordNotice keeps the fate of an order's email (errExists if it is kept already).
+	RecordNotice(ctx context.Context, e events.OrderNotified) error
 	GetIdempotency(ctx context.Context, key string) (idemRecord, bool, error)
 	// ClaimIdempotency records the key first write wins. A claimed key is never released:
 	// it holds an order whose event may be on the broker.
@@ -49,14 +56,14 @@ type publisher interface {
 
 // tokenizer exchanges a card number for the bank's token.
 type tokenizer interface {
-	Tokenize(ctx context.Context, number string, expMonth, expYear int) (events.Card, error)
+	Tokenize(ctx context.Context, number string, expMonth, expYear int) (order.Card, error)
 }
 
 // stateClient is the part of the Dapr client the store uses.
 type stateClient interface {
 	GetState(ctx context.Context, storeName, key string, meta map[string]string) (*dapr.StateItem, error)
+	GetBulkState(ctx context.Context, storeName string, keys []string, meta map[string]string, parallelism int32) ([]*dapr.BulkStateItem, error)
 	SaveState(ctx context.Context, storeName, key string, data []byte, meta map[string]string, so ...dapr.StateOption) error
-	SaveStateWithETag(ctx context.Context, storeName, key string, data []byte, etag string, meta map[string]string, so ...dapr.StateOption) error
 }
 
 var jsonMeta = map[string]string{"contentType": "application/json"}
@@ -69,7 +76,11 @@ type daprOrderStore struct {
 	store  string
 }
 
-func orderKey(id string) string { return "order-" + id }
+// An order's keys: its record, and one per fact.
+func orderKey(id string) string    { return "order-" + id }
+func chargeKey(id string) string   { return "order-" + id + ".charged" }
+func noticeKey(id string) string   { return "order-" + id + ".notified" }
+func orderKeys(id string) []string { return []string{orderKey(id), chargeKey(id), noticeKey(id)} }
 
 // idemKey hashes the client's key: it may hold any characters, the state key may not.
 func idemKey(key string) string {
@@ -77,43 +88,100 @@ func idemKey(key string) string {
 	return "idem-" + hex.EncodeToString(sum[:16])
 }
 
-func (s *daprOrderStore) Get(ctx context.Context, id string) (Order, string, error) {
-	var o Order
-	item, err := s.client.GetState(ctx, s.store, orderKey(id), nil)
+// Get reads the record and both facts in one bulk read. The record is missing only when
+// the API stopped between the publish and its write; the facts carry the details then.
+func (s *daprOrderStore) Get(ctx context.Context, id string) (order.Progress, error) {
+	p := order.Progress{ID: id}
+	items, err := s.client.GetBulkState(ctx, s.store, orderKeys(id), nil, 3)
 	if err != nil {
-		return o, "", fmt.Errorf("get order: %w", err)
+		return p, fmt.Errorf("get order: %w", err)
 	}
-	if item == nil || len(item.Value) == 0 {
-		return o, "", errNotFound
+	var (
+		rec      *record
+		charged  *events.OrderCharged
+		notified *events.OrderNotified
+	)
+	for _, it := range items {
+		if it.Error != "" {
+			return p, fmt.Errorf("get order: %s: %s", it.Key, it.Error)
+		}
+		if len(it.Value) == 0 {
+			continue
+		}
+		var dst any
+		switch it.Key {
+		case orderKey(id):
+			rec = &record{}
+			dst = rec
+		case chargeKey(id):
+			charged = &events.OrderCharged{}
+			dst = charged
+		case noticeKey(id):
+			notified = &events.OrderNotified{}
+			dst = notified
+		default:
+			continue
+		}
+		if err := json.Unmarshal(it.Value, dst); err != nil {
+			return p, fmt.Errorf("decode %s: %w", it.Key, err)
+		}
 	}
-	if err := json.Unmarshal(item.Value, &o); err != nil {
-		return o, "", fmt.Errorf("decode order %s: %w", id, err)
+	switch {
+	case rec != nil:
+		p.Details = rec.Details
+	case charged != nil:
+		p.Details = charged.Details
+	case notified != nil:
+		p.Details = notified.Details
+	default:
+		return p, errNotFound
 	}
-	return o, item.Etag, nil
+	// The decision travels with the email's fate too, so either event tells it.
+	switch {
+	case charged != nil:
+		p.Charge = &charged.Charge
+	case notified != nil:
+		p.Charge = &notified.Charge
+	}
+	if notified != nil {
+		p.Notice = &notified.Notice
+	}
+	return p, nil
 }
 
-func (s *daprOrderStore) Create(ctx context.Context, o Order) error {
-	b, err := json.Marshal(o)
+func (s *daprOrderStore) Create(ctx context.Context, r record) error {
+	r.Details = r.Details.Public()
+	return s.insert(ctx, orderKey(r.OrderID), r)
+}
+
+func (s *daprOrderStore) RecordCharge(ctx context.Context, e events.OrderCharged) error {
+	return s.insert(ctx, chargeKey(e.OrderID), e)
+}
+
+func (s *daprOrderStore) RecordNotice(ctx context.Context, e events.OrderNotified) error {
+	return s.insert(ctx, noticeKey(e.OrderID), e)
+}
+
+// insert writes v under key only if the key is absent: errExists when it is there
+// already. A write that failed is read back: if the key is there now, whoever wrote it
+// (an earlier delivery, or this very write whose answer was lost), it is kept.
+func (s *daprOrderStore) insert(ctx context.Context, key string, v any) error {
+	b, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
-	err = service.FirstWrite(ctx, s.client, s.store, orderKey(o.OrderID), b, jsonMeta)
-	if errors.Is(err, service.ErrKeyExists) {
-		return errExists
+	err = s.client.SaveState(ctx, s.store, key, b, jsonMeta, dapr.WithConcurrency(dapr.StateConcurrencyFirstWrite))
+	if err == nil {
+		return nil
 	}
-	return err
-}
-
-func (s *daprOrderStore) Update(ctx context.Context, o Order, etag string) error {
-	b, err := json.Marshal(o)
-	if err != nil {
-		return err
+	item, gerr := s.client.GetState(ctx, s.store, key, nil)
+	switch {
+	case gerr != nil:
+		return fmt.Errorf("write %s: %w (and read back: %v)", key, err, gerr)
+	case item == nil || len(item.Value) == 0:
+		return fmt.Errorf("write %s: %w", key, err)
 	}
-	err = s.client.SaveStateWithETag(ctx, s.store, orderKey(o.OrderID), b, etag, jsonMeta, dapr.WithConcurrency(dapr.StateConcurrencyFirstWrite))
-	if service.IsETagConflict(err) {
-		return errConflict
-	}
-	return err
+	return errExists
 }
 
 func (s *daprOrderStore) GetIdempotency(ctx context.Context, key string) (idemRecord, bool, error) {
@@ -161,7 +229,7 @@ func (p *daprPublisher) PublishOrder(ctx context.Context, e events.OrderPlaced) 
 	return p.client.PublishEvent(ctx, events.PubSub, events.TopicOrder, b,
 		dapr.PublishEventWithContentType("application/json"),
 		dapr.PublishEventWithMetadata(map[string]string{
-			"cloudevent.id":   e.OrderID,
+			"cloudevent.id":   events.PlacedID(e.OrderID),
 			"cloudevent.type": events.TypeOrderPlaced,
 			"partitionKey":    e.OrderID,
 		}))
@@ -187,28 +255,28 @@ var errBankUnavailable = errors.New("bank unavailable")
 
 // Tokenize sends the card number to the bank, through the Dapr binding, and keeps only the
 // token, brand and last four digits it answers with.
-func (b *daprBank) Tokenize(ctx context.Context, number string, expMonth, expYear int) (events.Card, error) {
+func (b *daprBank) Tokenize(ctx context.Context, number string, expMonth, expYear int) (order.Card, error) {
 	req := map[string]any{"number": number}
 	if expMonth > 0 {
 		req["expMonth"], req["expYear"] = expMonth, expYear
 	}
 	body, err := json.Marshal(req)
 	if err != nil {
-		return events.Card{}, err
+		return order.Card{}, err
 	}
 	resp, err := b.client.InvokeBinding(ctx, &dapr.InvokeBindingRequest{
 		Name: b.binding, Operation: "post", Data: body,
 		Metadata: map[string]string{"path": "/v1/tokens", "Content-Type": "application/json"},
 	})
 	if err != nil {
-		return events.Card{}, fmt.Errorf("%w: %v", errBankUnavailable, err)
+		return order.Card{}, fmt.Errorf("%w: %v", errBankUnavailable, err)
 	}
 	code, _ := strconv.Atoi(resp.Metadata["statusCode"])
 	switch {
 	case code == 201 || code == 200:
-		var card events.Card
+		var card order.Card
 		if err := json.Unmarshal(resp.Data, &card); err != nil || card.Token == "" || len(card.Last4) != 4 {
-			return events.Card{}, fmt.Errorf("%w: unexpected token answer", errBankUnavailable)
+			return order.Card{}, fmt.Errorf("%w: unexpected token answer", errBankUnavailable)
 		}
 		return card, nil
 	case code == 400 || code == 402 || code == 422:
@@ -219,8 +287,8 @@ func (b *daprBank) Tokenize(ctx context.Context, number string, expMonth, expYea
 		if e.Message == "" {
 			e.Message = "the bank refused this card"
 		}
-		return events.Card{}, errCardRefused{msg: e.Message}
+		return order.Card{}, errCardRefused{msg: e.Message}
 	default:
-		return events.Card{}, fmt.Errorf("%w: status %d", errBankUnavailable, code)
+		return order.Card{}, fmt.Errorf("%w: status %d", errBankUnavailable, code)
 	}
 }

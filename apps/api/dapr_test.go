@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	pb "github.com/dapr/dapr/pkg/proto/runtime/v1"
 	dapr "github.com/dapr/go-sdk/client"
@@ -17,6 +18,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/events"
+	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/order"
 )
 
 // fakeBankBinding answers like the HTTP binding with errorIfNot2XX off.
@@ -39,20 +41,20 @@ func TestDaprBankTokenize(t *testing.T) {
 		name         string
 		status, body string
 		err          error
-		want         events.Card
+		want         order.Card
 		wantRefused  string
 		wantDown     bool
 	}{
-		{"tokenized", "201", `{"token":"tok_abc123","brand":"visa","last4":"4242"}`, nil, events.Card{Token: "tok_abc123", Brand: "visa", Last4: "4242"}, "", false},
-		{"refused with a reason", "400", `{"code":"invalid_card","message":"card number fails the check digit"}`, nil, events.Card{}, "card number fails the check digit", false},
-		{"refused without a reason", "402", ``, nil, events.Card{}, "the bank refused this card", false},
-		{"unprocessable", "422", `{"message":"expired card"}`, nil, events.Card{}, "expired card", false},
-		{"bank error", "500", ``, nil, events.Card{}, "", true},
-		{"no status", "", ``, nil, events.Card{}, "", true},
-		{"binding unreachable", "", ``, errors.New("connection refused"), events.Card{}, "", true},
-		{"answer without a token", "201", `{"brand":"visa","last4":"4242"}`, nil, events.Card{}, "", true},
-		{"answer with a full number as last4", "201", `{"token":"tok_abc123","brand":"visa","last4":"4242424242424242"}`, nil, events.Card{}, "", true},
-		{"answer not JSON", "201", `<html>`, nil, events.Card{}, "", true},
+		{"tokenized", "201", `{"token":"tok_abc123","brand":"visa","last4":"4242"}`, nil, order.Card{Token: "tok_abc123", Brand: "visa", Last4: "4242"}, "", false},
+		{"refused with a reason", "400", `{"code":"invalid_card","message":"card number fails the check digit"}`, nil, order.Card{}, "card number fails the check digit", false},
+		{"refused without a reason", "402", ``, nil, order.Card{}, "the bank refused this card", false},
+		{"unprocessable", "422", `{"message":"expired card"}`, nil, order.Card{}, "expired card", false},
+		{"bank error", "500", ``, nil, order.Card{}, "", true},
+		{"no status", "", ``, nil, order.Card{}, "", true},
+		{"binding unreachable", "", ``, errors.New("connection refused"), order.Card{}, "", true},
+		{"answer without a token", "201", `{"brand":"visa","last4":"4242"}`, nil, order.Card{}, "", true},
+		{"answer with a full number as last4", "201", `{"token":"tok_abc123","brand":"visa","last4":"4242424242424242"}`, nil, order.Card{}, "", true},
+		{"answer not JSON", "201", `<html>`, nil, order.Card{}, "", true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -110,8 +112,8 @@ func (f *fakePubSub) PublishEvent(_ context.Context, pubsubName, topicName strin
 
 func TestDaprPublisherPublishOrder(t *testing.T) {
 	f := &fakePubSub{}
-	e := events.OrderPlaced{OrderID: orderID, RestaurantName: "China city", Email: "dana@example.com", Currency: "ILS",
-		Card: events.Card{Token: "tok_abc123", Brand: "visa", Last4: "4242"}, PlacedAt: testNow}
+	e := events.OrderPlaced{OrderID: orderID, Details: order.Details{RestaurantName: "China city", Email: "dana@example.com", Currency: "ILS",
+		Card: order.Card{Token: "tok_abc123", Brand: "visa", Last4: "4242"}, PlacedAt: testNow}}
 	require.NoError(t, (&daprPublisher{client: f}).PublishOrder(context.Background(), e))
 	assert.Equal(t, events.PubSub, f.pubsub)
 	assert.Equal(t, events.TopicOrder, f.topic)
@@ -128,13 +130,15 @@ func TestDaprPublisherPublishOrder(t *testing.T) {
 	assert.ErrorIs(t, (&daprPublisher{client: f}).PublishOrder(context.Background(), e), errBoom)
 }
 
-// fakeState behaves like a Dapr state store over gRPC: first-write saves and stale ETags
-// fail with codes.Aborted.
+// fakeState behaves like a Dapr state store over gRPC: a first-write save of a key that
+// exists fails with codes.Aborted.
 type fakeState struct {
-	mu    sync.Mutex
-	items map[string][]byte
-	etags map[string]int
-	metas map[string]map[string]string
+	mu        sync.Mutex
+	items     map[string][]byte
+	etags     map[string]int
+	metas     map[string]map[string]string
+	bulkReads int
+	failSaves bool // every save fails, as with a store that is down
 }
 
 func newFakeState() *fakeState {
@@ -162,6 +166,9 @@ func firstWrite(so []dapr.StateOption) bool {
 func (f *fakeState) SaveState(_ context.Context, _, key string, data []byte, meta map[string]string, so ...dapr.StateOption) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.failSaves {
+		return status.Error(codes.Unavailable, "state store down")
+	}
 	if _, ok := f.items[key]; ok && firstWrite(so) {
 		return status.Error(codes.Aborted, "possible etag mismatch")
 	}
@@ -170,44 +177,76 @@ func (f *fakeState) SaveState(_ context.Context, _, key string, data []byte, met
 	return nil
 }
 
-func (f *fakeState) SaveStateWithETag(_ context.Context, _, key string, data []byte, etag string, meta map[string]string, _ ...dapr.StateOption) error {
+func (f *fakeState) GetBulkState(ctx context.Context, store string, keys []string, meta map[string]string, _ int32) ([]*dapr.BulkStateItem, error) {
 	f.mu.Lock()
-	defer f.mu.Unlock()
-	if strconv.Itoa(f.etags[key]) != etag {
-		return status.Error(codes.Aborted, "possible etag mismatch")
+	f.bulkReads++
+	f.mu.Unlock()
+	var out []*dapr.BulkStateItem
+	for _, k := range keys {
+		item, _ := f.GetState(ctx, store, k, meta)
+		out = append(out, &dapr.BulkStateItem{Key: k, Value: item.Value, Etag: item.Etag})
 	}
-	f.items[key], f.metas[key] = data, meta
-	f.etags[key]++
-	return nil
+	return out, nil
 }
 
 func TestDaprOrderStore(t *testing.T) {
 	ctx := context.Background()
 	f := newFakeState()
 	s := &daprOrderStore{client: f, store: "orderstore"}
-	o := newOrder(events.OrderPlaced{OrderID: orderID, RestaurantName: "China city", Email: "dana@example.com", Currency: "ILS", PlacedAt: testNow})
+	details := order.Details{RestaurantName: "China city", Email: "dana@example.com", Currency: "ILS", Items: []order.Item{},
+		Card: order.Card{Token: "tok_abc123", Brand: "visa", Last4: "4242"}, PlacedAt: testNow}
 
-	_, _, err := s.Get(ctx, orderID)
+	_, err := s.Get(ctx, orderID)
 	require.ErrorIs(t, err, errNotFound)
 
-	require.NoError(t, s.Create(ctx, o))
+	require.NoError(t, s.Create(ctx, record{OrderID: orderID, Details: details}))
 	assert.Equal(t, "application/json", f.metas["order-"+orderID]["contentType"], "stored as JSON")
-	other := o
+	assert.NotContains(t, string(f.items["order-"+orderID]), "tok_", "the record keeps no card token")
+	other := details
 	other.RestaurantName = "Pizza Roma"
-	require.ErrorIs(t, s.Create(ctx, other), errExists, "first write wins")
+	require.ErrorIs(t, s.Create(ctx, record{OrderID: orderID, Details: other}), errExists, "first write wins")
 
-	got, etag, err := s.Get(ctx, orderID)
+	got, err := s.Get(ctx, orderID)
 	require.NoError(t, err)
-	assert.Equal(t, o.OrderID, got.OrderID)
-	assert.Equal(t, events.StatusAccepted, got.Status)
+	assert.Equal(t, "China city", got.Details.RestaurantName)
+	assert.Nil(t, got.Charge)
 
-	_, err = got.Apply(events.Transition{To: events.StatusPaid, At: testNow})
+	charged := events.OrderCharged{OrderID: orderID, Details: details.Public(),
+		Charge: order.Charge{Outcome: order.OutcomePaid, ChargeID: "ch_1", DecidedAt: testNow.Add(time.Second)}}
+	require.NoError(t, s.RecordCharge(ctx, charged))
+	later := charged
+	later.Outcome = order.OutcomeDeclined
+	require.ErrorIs(t, s.RecordCharge(ctx, later), errExists, "a decision is kept once: the first stands")
+
+	reads := f.bulkReads
+	got, err = s.Get(ctx, orderID)
 	require.NoError(t, err)
-	require.NoError(t, s.Update(ctx, got, etag))
-	require.ErrorIs(t, s.Update(ctx, got, etag), errConflict, "a stale ETag loses")
-	again, _, err := s.Get(ctx, orderID)
+	assert.Equal(t, reads+1, f.bulkReads, "the record and its facts come in one read")
+	require.NotNil(t, got.Charge)
+	assert.Equal(t, order.OutcomePaid, got.Charge.Outcome)
+	status, _, err := got.Steps()
 	require.NoError(t, err)
-	assert.Equal(t, events.StatusPaid, again.Status)
+	assert.Equal(t, order.StatusPaid, status)
+}
+
+// The API stopped between the publish and its record: the events carry the details, and
+// the email's fate carries the decision, whichever of them arrives first.
+func TestDaprOrderStoreWithoutARecord(t *testing.T) {
+	ctx := context.Background()
+	s := &daprOrderStore{client: newFakeState(), store: "orderstore"}
+	details := order.Details{RestaurantName: "China city", Email: "dana@example.com", Currency: "ILS", Items: []order.Item{},
+		Card: order.Card{Brand: "visa", Last4: "4242"}, PlacedAt: testNow}
+	charge := order.Charge{Outcome: order.OutcomeDeclined, Reason: "card_declined", DecidedAt: testNow.Add(time.Second)}
+	require.NoError(t, s.RecordNotice(ctx, events.OrderNotified{OrderID: orderID, Details: details, Charge: charge,
+		Notice: order.Notice{Delivery: order.DeliverySent, NotifiedAt: testNow.Add(2 * time.Second)}}))
+
+	got, err := s.Get(ctx, orderID)
+	require.NoError(t, err)
+	assert.Equal(t, "China city", got.Details.RestaurantName)
+	status, steps, err := got.Steps()
+	require.NoError(t, err)
+	assert.Equal(t, order.StatusNotifiedDeclined, status)
+	assert.Len(t, steps, 3)
 }
 
 func TestDaprOrderStoreIdempotencyKeys(t *testing.T) {

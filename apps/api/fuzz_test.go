@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/card"
+
 	"bytes"
 	"encoding/json"
 	"net/http"
@@ -85,7 +87,7 @@ func luhnRun(s string) string {
 			run := s[start:i]
 			for n := 13; n <= 19; n++ {
 				for j := 0; j+n <= len(run); j++ {
-					if luhn(run[j : j+n]) {
+					if card.Luhn(run[j : j+n]) {
 						return run[j : j+n]
 					}
 				}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/catalog"
 	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/events"
+	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/order"
 	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/service"
 )
 
@@ -58,103 +59,72 @@ type fakeCatalog struct{ ix *catalog.Index }
 
 func (f *fakeCatalog) Index() *catalog.Index { return f.ix }
 
-// fakeStore is an in-memory orderStore with ETags and first-write-wins claims, like the
-// Dapr state store behind it. Errors can be injected per operation.
+// fakeStore is the real Dapr order store over an in-memory state store (fakeState, with
+// first-write conflicts like Dapr's), with errors to inject on reads and order records.
 type fakeStore struct {
+	*daprOrderStore
+	state     *fakeState
 	mu        sync.Mutex
-	orders    map[string]Order
-	etags     map[string]int
-	idem      map[string]idemRecord
 	creates   int
-	updates   int
 	getErr    error
 	createErr error
-	conflicts int // Update answers errConflict this many times first
 }
 
 func newFakeStore() *fakeStore {
-	return &fakeStore{orders: map[string]Order{}, etags: map[string]int{}, idem: map[string]idemRecord{}}
+	st := newFakeState()
+	return &fakeStore{daprOrderStore: &daprOrderStore{client: st, store: "orderstore"}, state: st}
 }
 
-func (s *fakeStore) Get(_ context.Context, id string) (Order, string, error) {
+func (s *fakeStore) Get(ctx context.Context, id string) (order.Progress, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.getErr != nil {
-		return Order{}, "", s.getErr
+	err := s.getErr
+	s.mu.Unlock()
+	if err != nil {
+		return order.Progress{}, err
 	}
-	o, ok := s.orders[id]
-	if !ok {
-		return Order{}, "", errNotFound
-	}
-	return clone(o), strconv.Itoa(s.etags[id]), nil
+	return s.daprOrderStore.Get(ctx, id)
 }
 
-func (s *fakeStore) Create(_ context.Context, o Order) error {
+func (s *fakeStore) Create(ctx context.Context, r record) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.creates++
-	if s.createErr != nil {
-		return s.createErr
+	err := s.createErr
+	s.mu.Unlock()
+	if err != nil {
+		return err
 	}
-	if _, ok := s.orders[o.OrderID]; ok {
-		return errExists
-	}
-	s.orders[o.OrderID] = clone(o)
-	s.etags[o.OrderID] = 1
-	return nil
+	return s.daprOrderStore.Create(ctx, r)
 }
 
-func (s *fakeStore) Update(_ context.Context, o Order, etag string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.updates++
-	if s.conflicts > 0 {
-		s.conflicts--
-		s.etags[o.OrderID]++ // someone else wrote in between
-		return errConflict
+// order is the order as GET /orders/{id} would show it, if anything is known of it.
+func (s *fakeStore) order(id string) (orderView, bool) {
+	p, err := s.daprOrderStore.Get(context.Background(), id)
+	if err != nil {
+		return orderView{}, false
 	}
-	if etag != strconv.Itoa(s.etags[o.OrderID]) {
-		return errConflict
-	}
-	s.orders[o.OrderID] = clone(o)
-	s.etags[o.OrderID]++
-	return nil
+	v, _ := view(p)
+	return v, true
 }
 
-func (s *fakeStore) GetIdempotency(_ context.Context, key string) (idemRecord, bool, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rec, ok := s.idem[key]
-	return rec, ok, nil
+// claimed is what an Idempotency-Key holds, if it was claimed.
+func (s *fakeStore) claimed(key string) (idemRecord, bool) {
+	rec, found, err := s.GetIdempotency(context.Background(), key)
+	return rec, found && err == nil
 }
 
-func (s *fakeStore) ClaimIdempotency(_ context.Context, key string, rec idemRecord) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.idem[key]; ok {
-		return errExists
-	}
-	s.idem[key] = rec
-	return nil
-}
-
-func (s *fakeStore) order(id string) (Order, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	o, ok := s.orders[id]
-	return o, ok
-}
-
+// count is how many order records and idempotency keys are stored.
 func (s *fakeStore) count() (orders, keys int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.orders), len(s.idem)
-}
-
-func clone(o Order) Order {
-	o.Items = append([]events.Item(nil), o.Items...)
-	o.Timeline = append([]Step(nil), o.Timeline...)
-	return o
+	s.state.mu.Lock()
+	defer s.state.mu.Unlock()
+	for k := range s.state.items {
+		switch {
+		case strings.HasPrefix(k, "idem-"):
+			keys++
+		case strings.HasPrefix(k, "order-") && !strings.Contains(k, "."):
+			orders++
+		}
+	}
+	return orders, keys
 }
 
 // fakePublisher records every `order` event; it can fail or "crash" (panic) once.
@@ -196,14 +166,14 @@ type fakeBank struct {
 	err   error
 }
 
-func (b *fakeBank) Tokenize(_ context.Context, number string, _, _ int) (events.Card, error) {
+func (b *fakeBank) Tokenize(_ context.Context, number string, _, _ int) (order.Card, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.calls++
 	if b.err != nil {
-		return events.Card{}, b.err
+		return order.Card{}, b.err
 	}
-	return events.Card{Token: "tok_" + strconv.Itoa(b.calls) + "abcd", Brand: "visa", Last4: number[len(number)-4:]}, nil
+	return order.Card{Token: "tok_" + strconv.Itoa(b.calls) + "abcd", Brand: "visa", Last4: number[len(number)-4:]}, nil
 }
 
 func (b *fakeBank) callCount() int {

@@ -1,15 +1,16 @@
 // Command api is the search/order API of Kafka Restaurants: it serves searches from an
 // in-memory index of the catalog (read through the Dapr state store the catalog loader
 // fills), accepts orders, exchanges the card for a bank token, publishes the `order` event
-// through Dapr pub/sub and keeps each order's status, which the transactions and email
-// services report back to it by service invocation.
+// through Dapr pub/sub and keeps each order's status, which it learns from the events the
+// transactions and email services publish (`order_confirm`, `order_notified`).
 package main
 
 import (
 	"context"
 	"log/slog"
-	"time"
 
+	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/events"
+	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/order"
 	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/service"
 )
 
@@ -56,9 +57,9 @@ func run(ctx context.Context, log *slog.Logger) error {
 }
 
 // countedOrders counts each status an order reaches (orders_total{status}) and times the
-// final one from the order's creation (order_completion_seconds). Only a write
-// that won counts (the first create, an ETag-checked update), so a repeated report or a
-// replayed request counts nothing twice.
+// final one from the order being placed (order_completion_seconds). Only a write that
+// kept something new counts (the record, a fact seen for the first time), so a repeated
+// event or a replayed request counts nothing twice.
 type countedOrders struct {
 	orderStore
 	reached    service.Counter // orders_total{status}
@@ -72,25 +73,34 @@ func newCountedOrders(s orderStore, m *service.Metrics) countedOrders {
 			"Orders that reached a status (accepted, paid, declined, failed, confirmed, notified_declined, notified_failed, email_rejected), counted once per order and status by the API.",
 			"status"),
 		completion: m.Latency("order_completion_seconds",
-			"Time from an order being placed to its final status (its email sent and reported), by final status; the order-to-email latency.",
+			"Time from an order being placed to its final status (its email sent, or refused by the mail server), by final status; the order-to-email latency.",
 			"status"),
 	}
 }
 
-func (s countedOrders) Create(ctx context.Context, o Order) error {
-	err := s.orderStore.Create(ctx, o)
+func (s countedOrders) Create(ctx context.Context, r record) error {
+	err := s.orderStore.Create(ctx, r)
 	if err == nil {
-		s.reached.Inc(string(o.Status))
+		s.reached.Inc(string(order.StatusAccepted))
 	}
 	return err
 }
 
-func (s countedOrders) Update(ctx context.Context, o Order, etag string) error {
-	err := s.orderStore.Update(ctx, o, etag)
+func (s countedOrders) RecordCharge(ctx context.Context, e events.OrderCharged) error {
+	err := s.orderStore.RecordCharge(ctx, e)
 	if err == nil {
-		s.reached.Inc(string(o.Status))
-		if len(next[o.Status]) == 0 { // final: the customer's email went out
-			s.completion.Observe(time.Since(o.CreatedAt), string(o.Status))
+		s.reached.Inc(string(order.AfterCharge(e.Outcome)))
+	}
+	return err
+}
+
+func (s countedOrders) RecordNotice(ctx context.Context, e events.OrderNotified) error {
+	err := s.orderStore.RecordNotice(ctx, e)
+	if err == nil {
+		final := order.AfterNotice(e.Outcome, e.Notice)
+		s.reached.Inc(string(final))
+		if !e.PlacedAt.IsZero() {
+			s.completion.Observe(e.NotifiedAt.Sub(e.PlacedAt), string(final))
 		}
 	}
 	return err

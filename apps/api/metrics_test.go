@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/events"
+	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/order"
 	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/service"
 )
 
@@ -23,24 +23,24 @@ func scrape(t *testing.T, m *service.Metrics) string {
 	return string(body)
 }
 
-// The API counts each status an order reaches once, only for a write that won, and times
-// the final one from the order's creation: a lost ETag race or a repeated create counts
-// nothing.
-func TestCountedOrdersCountOnlyWritesThatWon(t *testing.T) {
+// The API counts each status an order reaches once, only for a write that kept something
+// new, and times the final one from the order being placed: a repeated record or event
+// counts nothing, and the email's fate arriving first counts its status all the same.
+func TestCountedOrdersCountOnlyWhatIsNew(t *testing.T) {
 	ctx := context.Background()
 	m := service.NewMetrics()
-	store := newFakeStore()
-	orders := newCountedOrders(store, m)
+	orders := newCountedOrders(newFakeStore(), m)
 
-	o := Order{OrderID: "ord_1", Status: events.StatusAccepted, CreatedAt: time.Now().Add(-3 * time.Second)}
-	require.NoError(t, orders.Create(ctx, o))
-	require.Error(t, orders.Create(ctx, o), "a second create of the same order loses")
+	require.NoError(t, orders.Create(ctx, record{OrderID: orderID, Details: testDetails}))
+	require.Error(t, orders.Create(ctx, record{OrderID: orderID, Details: testDetails}), "a second record of the same order loses")
 
-	o.Status = events.StatusPaid
-	require.Error(t, orders.Update(ctx, o, "stale"), "a stale ETag loses")
-	require.NoError(t, orders.Update(ctx, o, "1"))
-	o.Status = events.StatusConfirmed
-	require.NoError(t, orders.Update(ctx, o, "2"))
+	charged := chargedEvent(order.OutcomePaid, "", "")
+	notified := notifiedEvent(charged, order.DeliverySent, "")
+	notified.NotifiedAt = testNow.Add(3 * time.Second)
+	require.NoError(t, orders.RecordNotice(ctx, notified))
+	require.ErrorIs(t, orders.RecordNotice(ctx, notified), errExists)
+	require.NoError(t, orders.RecordCharge(ctx, charged))
+	require.ErrorIs(t, orders.RecordCharge(ctx, charged), errExists)
 
 	got := scrape(t, m)
 	for _, line := range []string{

@@ -1,127 +1,51 @@
 package main
 
 import (
-	"errors"
-	"fmt"
-	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
 
-	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/events"
+	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/order"
 )
 
-// Order is the API's record of an order: what was ordered and where it is in its life. It
-// holds no card number, only the brand and the last four digits.
-type Order struct {
-	OrderID        string        `json:"orderId"`
-	Status         events.Status `json:"status"`
-	RestaurantID   string        `json:"restaurantId,omitempty"`
-	RestaurantName string        `json:"restaurant"`
-	Email          string        `json:"email"`
-	Items          []events.Item `json:"items"`
-	Total          int64         `json:"total"`
-	Currency       string        `json:"currency"`
-	Card           events.Card   `json:"card"`
-	Timeline       []Step        `json:"timeline"`
-	CreatedAt      time.Time     `json:"createdAt"`
-	UpdatedAt      time.Time     `json:"updatedAt"`
-	// Refunded: the order failed although a charge was made, and that charge was refunded
-	// (the transition to failed said so); the status page says so instead of "nothing was
-	// charged".
-	Refunded bool `json:"refunded,omitempty"`
+// record is the API's own record of an order, written once when it is accepted: its id
+// and details (no card token). What happens to the order later is not written into it:
+// each fact the events bring (order_confirm's decision, order_notified's email) is kept
+// under a key of its own, once, and the order's status is read from them all
+// (order.Progress), so facts that arrive twice or out of order change nothing.
+type record struct {
+	OrderID string `json:"orderId"`
+	order.Details
 }
 
-// Step is one status an order reached, and when.
-type Step struct {
-	Status events.Status `json:"status"`
-	At     time.Time     `json:"at"`
-	Detail string        `json:"detail,omitempty"`
-}
-
-// next lists the legal transitions out of each status. Final statuses have none.
-var next = map[events.Status][]events.Status{
-	events.StatusAccepted: {events.StatusPaid, events.StatusDeclined, events.StatusFailed},
-	events.StatusPaid:     {events.StatusConfirmed, events.StatusEmailRejected},
-	events.StatusDeclined: {events.StatusNotifiedDeclined, events.StatusEmailRejected},
-	events.StatusFailed:   {events.StatusNotifiedFailed, events.StatusEmailRejected},
-}
-
-// knownStatus reports whether s is a status of the state machine.
-func knownStatus(s events.Status) bool {
-	switch s {
-	case events.StatusAccepted, events.StatusConfirmed, events.StatusNotifiedDeclined, events.StatusNotifiedFailed, events.StatusEmailRejected:
-		return true
-	}
-	_, ok := next[s]
-	return ok
-}
-
-// errIllegalTransition is a transition the state machine refuses.
-var errIllegalTransition = errors.New("illegal transition")
-
-// Apply moves the order to t.To. A status the order already reached is accepted and changes
-// nothing (consumers redeliver; repeating a report must be harmless); anything else that is
-// not a legal next step is refused.
-func (o *Order) Apply(t events.Transition) (changed bool, err error) {
-	if !knownStatus(t.To) {
-		return false, fmt.Errorf("%w: unknown status %q", errIllegalTransition, t.To)
-	}
-	for _, s := range o.Timeline {
-		if s.Status == t.To {
-			return false, nil
-		}
-	}
-	if !slices.Contains(next[o.Status], t.To) {
-		return false, fmt.Errorf("%w: %s → %s", errIllegalTransition, o.Status, t.To)
-	}
-	at := t.At
-	if at.IsZero() || at.Before(o.UpdatedAt) {
-		at = o.UpdatedAt
-	}
-	o.Status = t.To
-	o.UpdatedAt = at
-	if t.To == events.StatusFailed && t.Refunded {
-		o.Refunded = true
-	}
-	o.Timeline = append(o.Timeline, Step{Status: t.To, At: at, Detail: t.Detail})
-	return true, nil
-}
-
-// Final reports whether the order has reached the end of its life.
-func (o *Order) Final() bool { return len(next[o.Status]) == 0 }
-
-// newOrder is an order as it is accepted.
-func newOrder(e events.OrderPlaced) Order {
-	if e.Items == nil {
-		e.Items = []events.Item{}
-	}
-	return Order{
-		OrderID:        e.OrderID,
-		Status:         events.StatusAccepted,
-		RestaurantID:   e.RestaurantID,
-		RestaurantName: e.RestaurantName,
-		Email:          e.Email,
-		Items:          e.Items,
-		Total:          e.Total,
-		Currency:       e.Currency,
-		Card:           events.Card{Brand: e.Card.Brand, Last4: e.Card.Last4},
-		Timeline:       []Step{{Status: events.StatusAccepted, At: e.PlacedAt}},
-		CreatedAt:      e.PlacedAt,
-		UpdatedAt:      e.PlacedAt,
-	}
-}
-
-// orderView is an order as GET /orders/{id} shows it: the email is partly masked, since
-// anyone holding the order id can read it.
+// orderView is an order as GET /orders/{id} shows it. The email is partly masked, since
+// anyone holding the order id can read it; `restaurant` is the name the seed's clients
+// read.
 type orderView struct {
-	Order
-	Email string `json:"email"`
-	Final bool   `json:"final"`
+	OrderID string       `json:"orderId"`
+	Status  order.Status `json:"status"`
+	order.Details
+	Restaurant string       `json:"restaurant"`
+	Email      string       `json:"email"`
+	Timeline   []order.Step `json:"timeline"`
+	CreatedAt  time.Time    `json:"createdAt"`
+	UpdatedAt  time.Time    `json:"updatedAt"`
+	// Refunded: the order failed although a charge was made, and that charge was
+	// refunded; the status page says so instead of "nothing was charged".
+	Refunded bool `json:"refunded,omitempty"`
+	Final    bool `json:"final"`
 }
 
-func (o Order) view() orderView {
-	return orderView{Order: o, Email: maskEmail(o.Email), Final: o.Final()}
+// view reads an order's status and timeline from what is known of it.
+func view(p order.Progress) (orderView, error) {
+	status, steps, err := p.Steps()
+	v := orderView{
+		OrderID: p.ID, Status: status, Details: p.Details.Public(),
+		Restaurant: p.Details.RestaurantName, Email: maskEmail(p.Details.Email),
+		Timeline: steps, CreatedAt: steps[0].At, UpdatedAt: steps[len(steps)-1].At,
+		Refunded: p.Refunded(), Final: status.Final(),
+	}
+	return v, err
 }
 
 func maskEmail(e string) string {

@@ -13,11 +13,12 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/card"
 	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/events"
+	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/order"
 	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/service"
 )
 
@@ -69,10 +70,10 @@ type itemInput struct {
 
 // orderResponse is the 202 answer, as in the seed plus the status URL.
 type orderResponse struct {
-	OrderID   string        `json:"orderId"`
-	Status    events.Status `json:"status"`
-	Message   string        `json:"message"`
-	StatusURL string        `json:"statusUrl"`
+	OrderID   string       `json:"orderId"`
+	Status    order.Status `json:"status"`
+	Message   string       `json:"message"`
+	StatusURL string       `json:"statusUrl"`
 }
 
 const (
@@ -115,7 +116,7 @@ func (a *api) placeOrder(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	card, err := a.bank.Tokenize(ctx, v.cardNumber, v.expMonth, v.expYear)
+	tokenized, err := a.bank.Tokenize(ctx, v.cardNumber, v.expMonth, v.expYear)
 	var refused errCardRefused
 	switch {
 	case errors.As(err, &refused):
@@ -127,17 +128,8 @@ func (a *api) placeOrder(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	ev := events.OrderPlaced{
-		OrderID:        newOrderID(a.now()),
-		RestaurantID:   v.restaurantID,
-		RestaurantName: v.restaurantName,
-		Email:          req.Email,
-		Items:          v.items,
-		Total:          v.total,
-		Currency:       v.currency,
-		Card:           card,
-		PlacedAt:       a.now(),
-	}
+	v.details.Card, v.details.PlacedAt = tokenized, a.now()
+	ev := events.OrderPlaced{OrderID: newOrderID(a.now()), Details: v.details}
 	if idem != "" {
 		err := a.orders.ClaimIdempotency(ctx, idem, idemRecord{Fingerprint: v.fingerprint, Event: ev})
 		if errors.Is(err, errExists) {
@@ -166,12 +158,12 @@ func (a *api) placeOrder(w http.ResponseWriter, r *http.Request) {
 		service.WriteError(w, r, a.log, errOutcomeUnknown)
 		return
 	}
-	a.respondAccepted(w, ev.OrderID, events.StatusAccepted)
+	a.respondAccepted(w, ev.OrderID, order.StatusAccepted)
 }
 
-// accept publishes the event, then records the order. The record is a projection of the
-// event: if writing it fails after the publish, the consumers' transition reports carry
-// the order and the API rebuilds it, so an accepted order is never lost.
+// accept publishes the event, then records the order. If writing the record fails after
+// the publish, the order still goes through: every later event of it carries its details,
+// and GET /orders/{id} reads them from there.
 func (a *api) accept(ctx context.Context, ev events.OrderPlaced) error {
 	log := service.Logger(ctx, a.log).With("orderId", ev.OrderID)
 	pctx, cancel := ctx, context.CancelFunc(func() {})
@@ -183,8 +175,8 @@ func (a *api) accept(ctx context.Context, ev events.OrderPlaced) error {
 	if err != nil {
 		return fmt.Errorf("publish order: %w", err)
 	}
-	if err := a.orders.Create(ctx, newOrder(ev)); err != nil && !errors.Is(err, errExists) {
-		log.WarnContext(ctx, "order published but not recorded yet; the consumers will rebuild it", "error", err)
+	if err := a.orders.Create(ctx, record{OrderID: ev.OrderID, Details: ev.Details}); err != nil && !errors.Is(err, errExists) {
+		log.WarnContext(ctx, "order published but not recorded; its status shows once it is charged", "error", err)
 	}
 	log.InfoContext(ctx, "order accepted", "restaurant", ev.RestaurantName, "total", ev.Total, "card", ev.Card.Brand+" *"+ev.Card.Last4)
 	return nil
@@ -197,10 +189,11 @@ func (a *api) replay(w http.ResponseWriter, r *http.Request, rec idemRecord, fin
 		service.WriteError(w, r, a.log, service.Errorf(http.StatusUnprocessableEntity, "idempotency_conflict", "this Idempotency-Key was used for a different order"))
 		return
 	}
-	o, _, err := a.orders.Get(ctx, rec.Event.OrderID)
+	p, err := a.orders.Get(ctx, rec.Event.OrderID)
 	switch {
 	case err == nil:
-		a.respondAccepted(w, o.OrderID, o.Status)
+		status, _, _ := p.Steps()
+		a.respondAccepted(w, p.ID, status)
 	case errors.Is(err, errNotFound):
 		// The first request stopped between claiming the key and recording the order (a
 		// crash, or a publish whose outcome it never learned): publish again (same event
@@ -210,13 +203,13 @@ func (a *api) replay(w http.ResponseWriter, r *http.Request, rec idemRecord, fin
 			service.WriteError(w, r, a.log, errOutcomeUnknown)
 			return
 		}
-		a.respondAccepted(w, rec.Event.OrderID, events.StatusAccepted)
+		a.respondAccepted(w, rec.Event.OrderID, order.StatusAccepted)
 	default:
 		service.WriteError(w, r, a.log, err)
 	}
 }
 
-func (a *api) respondAccepted(w http.ResponseWriter, id string, status events.Status) {
+func (a *api) respondAccepted(w http.ResponseWriter, id string, status order.Status) {
 	w.Header().Set("Location", "/api/orders/"+id)
 	service.WriteJSON(w, http.StatusAccepted, orderResponse{
 		OrderID:   id,
@@ -229,99 +222,33 @@ func (a *api) respondAccepted(w http.ResponseWriter, id string, status events.St
 // getOrder returns an order's status and timeline.
 func (a *api) getOrder(w http.ResponseWriter, r *http.Request) {
 	id := chi.URLParam(r, "id")
-	if !events.ValidOrderID(id) {
+	if !order.ValidID(id) {
 		service.WriteError(w, r, a.log, service.Errorf(http.StatusNotFound, "not_found", "no order with that id"))
 		return
 	}
-	o, _, err := a.orders.Get(r.Context(), id)
+	p, err := a.orders.Get(r.Context(), id)
 	switch {
 	case errors.Is(err, errNotFound):
 		service.WriteError(w, r, a.log, service.Errorf(http.StatusNotFound, "not_found", "no order with that id"))
 	case err != nil:
 		service.WriteError(w, r, a.log, err)
 	default:
+		v, err := view(p)
+		if err != nil {
+			// A fact the state machine refuses: show the order as far as it goes, and say so.
+			service.Logger(r.Context(), a.log).ErrorContext(r.Context(), "order facts disagree", "orderId", id, "error", err)
+		}
 		w.Header().Set("Cache-Control", "no-store")
-		service.WriteJSON(w, http.StatusOK, o.view())
+		service.WriteJSON(w, http.StatusOK, v)
 	}
-}
-
-// transition applies a status change reported by the transactions or email service.
-// Reports repeat (events are redelivered), so a status already reached answers 200.
-func (a *api) transition(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	id := chi.URLParam(r, "id")
-	var req events.TransitionRequest
-	if err := service.DecodeJSON(w, r, &req); err != nil {
-		service.WriteError(w, r, a.log, err)
-		return
-	}
-	if !events.ValidOrderID(id) || !knownStatus(req.To) || req.To == events.StatusAccepted {
-		service.WriteError(w, r, a.log, service.Errorf(http.StatusBadRequest, "invalid_transition", "unknown order id or status"))
-		return
-	}
-	log := service.Logger(ctx, a.log).With("orderId", id)
-	for attempt := 0; attempt < 10; attempt++ {
-		o, etag, err := a.orders.Get(ctx, id)
-		if errors.Is(err, errNotFound) && req.Order != nil {
-			err = a.orders.Create(ctx, fromSnapshot(id, *req.Order))
-			if err == nil || errors.Is(err, errExists) {
-				log.WarnContext(ctx, "order record rebuilt from its event")
-				continue
-			}
-		}
-		if errors.Is(err, errNotFound) {
-			service.WriteError(w, r, a.log, service.Errorf(http.StatusNotFound, "not_found", "no order with that id"))
-			return
-		}
-		if err != nil {
-			service.WriteError(w, r, a.log, err)
-			return
-		}
-		changed, err := o.Apply(req.Transition)
-		if err != nil {
-			log.WarnContext(ctx, "transition refused", "from", o.Status, "to", req.To, "error", err)
-			service.WriteError(w, r, a.log, service.Errorf(http.StatusConflict, "illegal_transition", "%s", err.Error()))
-			return
-		}
-		if !changed {
-			service.WriteJSON(w, http.StatusOK, map[string]any{"orderId": id, "status": o.Status, "changed": false})
-			return
-		}
-		err = a.orders.Update(ctx, o, etag)
-		if errors.Is(err, errConflict) {
-			continue
-		}
-		if err != nil {
-			service.WriteError(w, r, a.log, err)
-			return
-		}
-		log.InfoContext(ctx, "order status changed", "status", o.Status, "detail", req.Detail)
-		service.WriteJSON(w, http.StatusOK, map[string]any{"orderId": id, "status": o.Status, "changed": true})
-		return
-	}
-	service.WriteError(w, r, a.log, service.Errorf(http.StatusServiceUnavailable, "busy", "order %s is being changed concurrently; retry", id))
-}
-
-func fromSnapshot(id string, s events.Snapshot) Order {
-	placed := s.PlacedAt
-	if placed.IsZero() {
-		placed = time.Now().UTC()
-	}
-	return newOrder(events.OrderPlaced{
-		OrderID: id, RestaurantID: s.RestaurantID, RestaurantName: s.RestaurantName, Email: s.Email,
-		Items: s.Items, Total: s.Total, Currency: s.Currency, Card: s.Card, PlacedAt: placed,
-	})
 }
 
 // validOrder is a validated, priced order request.
 type validOrder struct {
-	restaurantID, restaurantName string
-	items                        []events.Item
-	total                        int64
-	currency                     string
-	cardNumber                   string
-	expMonth, expYear            int
-	fingerprint                  string
+	details           order.Details // all but the card's token and the time placed
+	cardNumber        string
+	expMonth, expYear int
+	fingerprint       string
 }
 
 // validate checks the request against the catalog and prices it. Prices come from the
@@ -337,21 +264,21 @@ func (a *api) validate(req orderRequest) (validOrder, error) {
 	}
 	rest, ok := ix.Lookup(strings.TrimSpace(req.Restaurant))
 	if !ok {
-		return v, bad("unknown_restaurant", "no restaurant named %q", truncate(service.Redact(req.Restaurant), 80))
+		return v, bad("unknown_restaurant", "no restaurant named %q", truncate(card.Redact(req.Restaurant), 80))
 	}
-	if err := events.ValidateEmail(req.Email); err != nil {
+	if err := order.ValidateEmail(req.Email); err != nil {
 		return v, bad("invalid_email", "%s", err.Error())
 	}
-	if holdsCardNumber(req.Email) {
+	if card.HoldsNumber(req.Email) {
 		// The message never repeats the address: it holds the number.
 		return v, bad("invalid_email", "this email address looks like it holds a card number; the card number goes only in the card field")
 	}
-	number, err := normalizeCard(req.CreditCard)
+	number, err := card.Normalize(req.CreditCard)
 	if err != nil {
 		return v, bad("invalid_card", "%s", err.Error())
 	}
 	if req.CardExpiry != "" {
-		if v.expMonth, v.expYear, err = parseExpiry(req.CardExpiry, a.now()); err != nil {
+		if v.expMonth, v.expYear, err = card.ParseExpiry(req.CardExpiry, a.now()); err != nil {
 			return v, bad("invalid_card_expiry", "%s", err.Error())
 		}
 	}
@@ -362,142 +289,38 @@ func (a *api) validate(req orderRequest) (validOrder, error) {
 	if currency == "" {
 		currency = "ILS"
 	}
+	d := order.Details{RestaurantID: rest.ID, RestaurantName: rest.Name, Email: req.Email, Currency: currency, Items: []order.Item{}}
 	seen := map[string]bool{}
 	for _, in := range req.Items {
 		item, ok := rest.Item(in.MenuItemID)
 		switch {
 		case !ok:
-			return v, bad("invalid_items", "%s has no menu item %q", rest.Name, truncate(service.Redact(in.MenuItemID), 80))
+			return v, bad("invalid_items", "%s has no menu item %q", rest.Name, truncate(card.Redact(in.MenuItemID), 80))
 		case in.Quantity < 1 || in.Quantity > maxQuantity:
 			return v, bad("invalid_items", "quantity of %q must be 1 to %d", item.Name, maxQuantity)
 		case seen[item.ID]:
 			return v, bad("invalid_items", "%q appears twice; send one line with a quantity", item.Name)
 		}
 		seen[item.ID] = true
-		v.items = append(v.items, events.Item{MenuItemID: item.ID, Name: item.Name, Quantity: in.Quantity, UnitPrice: item.Price})
-		v.total += int64(in.Quantity) * item.Price
+		d.Items = append(d.Items, order.Item{MenuItemID: item.ID, Name: item.Name, Quantity: in.Quantity, UnitPrice: item.Price})
+		d.Total += int64(in.Quantity) * item.Price
 	}
-	v.restaurantID, v.restaurantName, v.currency, v.cardNumber = rest.ID, rest.Name, currency, number
-	v.fingerprint = fingerprint(rest.ID, req.Email, v.items, number, req.CardExpiry)
+	v.details, v.cardNumber = d, number
+	v.fingerprint = fingerprint(rest.ID, req.Email, d.Items, number, req.CardExpiry)
 	return v, nil
 }
 
 // fingerprint identifies "the same order" for idempotency without keeping anything from
 // which the card number could be recovered: only its length and last four digits go in.
-func fingerprint(restaurantID, email string, items []events.Item, card, expiry string) string {
+func fingerprint(restaurantID, email string, items []order.Item, number, expiry string) string {
 	lines := make([]string, 0, len(items))
 	for _, it := range items {
 		lines = append(lines, it.MenuItemID+"x"+strconv.Itoa(it.Quantity))
 	}
 	sort.Strings(lines)
 	h := sha256.New()
-	fmt.Fprintf(h, "%s|%s|%s|%d|%s|%s", restaurantID, strings.ToLower(email), strings.Join(lines, ","), len(card), card[len(card)-4:], expiry)
+	fmt.Fprintf(h, "%s|%s|%s|%d|%s|%s", restaurantID, strings.ToLower(email), strings.Join(lines, ","), len(number), number[len(number)-4:], expiry)
 	return hex.EncodeToString(h.Sum(nil))
-}
-
-// normalizeCard accepts digits with optional spaces or dashes and checks length and Luhn.
-func normalizeCard(s string) (string, error) {
-	var b strings.Builder
-	for _, r := range s {
-		switch {
-		case r >= '0' && r <= '9':
-			b.WriteRune(r)
-		case r == ' ' || r == '-':
-		default:
-			return "", errors.New("a card number has only digits")
-		}
-	}
-	n := b.String()
-	if len(n) < 13 || len(n) > 19 {
-		return "", errors.New("a card number has 13 to 19 digits")
-	}
-	if !luhn(n) {
-		return "", errors.New("this card number is not valid (check digit); please check it")
-	}
-	return n, nil
-}
-
-// holdsCardNumber reports whether s holds a card-like number: 13 to 19 digits in a row
-// that pass the Luhn check, written together or split by any characters that are neither
-// letters nor digits ("4111111111111111@…", "4111.1111.1111.1111@…", "4111_1111+1111-1111",
-// even across the "@"). A letter ends a run. Digits of other scripts (full-width "４",
-// Arabic-Indic "٤") count as the digit they are. Such an address would carry the number
-// into the order event, the order store, the logs' orderId lines and the email.
-func holdsCardNumber(s string) bool {
-	var run []byte
-	found := func() bool {
-		for n := 13; n <= min(len(run), 19); n++ {
-			for i := 0; i+n <= len(run); i++ {
-				if luhn(string(run[i : i+n])) {
-					return true
-				}
-			}
-		}
-		run = run[:0]
-		return false
-	}
-	for _, r := range s {
-		switch {
-		case unicode.IsDigit(r):
-			run = append(run, '0'+digitValue(r))
-		case unicode.IsLetter(r):
-			if found() {
-				return true
-			}
-		}
-	}
-	return found()
-}
-
-// digitValue is the value of a decimal digit of any script. Unicode encodes every script's
-// digits as contiguous runs 0…9, and the Nd table's ranges start at a zero.
-func digitValue(r rune) byte {
-	if r <= '9' {
-		return byte(r - '0')
-	}
-	for _, rg := range unicode.Nd.R16 {
-		if r >= rune(rg.Lo) && r <= rune(rg.Hi) {
-			return byte((r - rune(rg.Lo)) % 10)
-		}
-	}
-	for _, rg := range unicode.Nd.R32 {
-		if r >= rune(rg.Lo) && r <= rune(rg.Hi) {
-			return byte((r - rune(rg.Lo)) % 10)
-		}
-	}
-	return 0
-}
-
-func luhn(n string) bool {
-	sum := 0
-	for i := 0; i < len(n); i++ {
-		d := int(n[len(n)-1-i] - '0')
-		if i%2 == 1 {
-			d *= 2
-			if d > 9 {
-				d -= 9
-			}
-		}
-		sum += d
-	}
-	return sum%10 == 0
-}
-
-// parseExpiry reads "MM/YY" or "MM/YYYY" and refuses an expired card.
-func parseExpiry(s string, now time.Time) (month, year int, err error) {
-	m, y, ok := strings.Cut(strings.TrimSpace(s), "/")
-	month, merr := strconv.Atoi(strings.TrimSpace(m))
-	year, yerr := strconv.Atoi(strings.TrimSpace(y))
-	if !ok || merr != nil || yerr != nil || month < 1 || month > 12 || year < 0 {
-		return 0, 0, errors.New("expiry must look like MM/YY")
-	}
-	if year < 100 {
-		year += 2000
-	}
-	if year < now.Year() || (year == now.Year() && month < int(now.Month())) || year > now.Year()+25 {
-		return 0, 0, errors.New("this card has expired or the expiry is not plausible")
-	}
-	return month, year, nil
 }
 
 const crockford = "0123456789abcdefghjkmnpqrstvwxyz"

@@ -3,12 +3,13 @@ package main
 import (
 	"net/http"
 
+	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/events"
 	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/service"
 )
 
 // routes is every route of the API. The browser reaches the public ones as /api/<route>
-// through nginx and two Dapr sidecars; /internal/ is for the transactions and email
-// services' sidecars only (nginx refuses it, Dapr access control limits it).
+// through nginx and two Dapr sidecars; /events/ is where the API's own sidecar delivers
+// the events it subscribes to (nginx refuses it, and no app may invoke it).
 func (a *api) routes(appToken string) http.Handler {
 	r := service.NewRouter(a.log, appToken, a.ready)
 	r.Get("/search", a.search)
@@ -16,6 +17,7 @@ func (a *api) routes(appToken string) http.Handler {
 	r.Get("/restaurants/{id}", a.restaurant)
 	r.Post("/orders", a.placeOrder)
 	r.Get("/orders/{id}", a.getOrder)
-	r.Post("/internal/orders/{id}/transitions", a.transition)
+	r.Post(routeOrderConfirm, service.TopicHandler(a.log, validated(events.TopicOrderConfirm, chargedID, a.onCharged)))
+	r.Post(routeOrderNotified, service.TopicHandler(a.log, validated(events.TopicOrderNotified, notifiedID, a.onNotified)))
 	return r
 }

@@ -13,7 +13,6 @@ type config struct {
 	service.DaprApp
 	Store       string
 	SMTPBinding string
-	APIAppID    string
 	PublicURL   string
 	Lease       time.Duration
 }
@@ -24,7 +23,6 @@ func loadConfig(lookup func(string) (string, bool)) (config, error) {
 		DaprApp:     env.DaprApp("EMAIL", "5002", 15*time.Second),
 		Store:       env.String("NOTIFICATION_STORE", "notificationstore"),
 		SMTPBinding: env.String("SMTP_BINDING", "smtp"),
-		APIAppID:    env.String("API_APP_ID", "api"),
 		PublicURL:   env.String("PUBLIC_URL", "http://127.0.0.1:8080"),
 		Lease:       env.Duration("EMAIL_CLAIM_LEASE", 2*time.Minute),
 	}
@@ -35,6 +33,6 @@ func loadConfig(lookup func(string) (string, bool)) (config, error) {
 }
 
 func (c config) String() string {
-	return fmt.Sprintf("%s store=%s smtp=%s api=%s publicURL=%s lease=%s",
-		c.DaprApp, c.Store, c.SMTPBinding, c.APIAppID, c.PublicURL, c.Lease)
+	return fmt.Sprintf("%s store=%s smtp=%s publicURL=%s lease=%s",
+		c.DaprApp, c.Store, c.SMTPBinding, c.PublicURL, c.Lease)
 }

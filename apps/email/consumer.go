@@ -12,7 +12,7 @@ import (
 	"github.com/dapr/go-sdk/service/common"
 
 	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/events"
-	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/orderstatus"
+	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/order"
 	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/service"
 )
 
@@ -61,38 +61,32 @@ type mailer interface {
 	Send(ctx context.Context, m message) error
 }
 
-type reporter interface {
-	Report(ctx context.Context, orderID string, t events.TransitionRequest) error
+// noticePublisher publishes `order_notified`: what became of an order's email.
+type noticePublisher interface {
+	PublishNotified(ctx context.Context, e events.OrderNotified) error
 }
 
 type consumer struct {
-	log      *slog.Logger
-	claims   claimStore
-	mailer   mailer
-	reporter reporter
-	lease    time.Duration
-	baseURL  string
-	now      func() time.Time
+	log     *slog.Logger
+	claims  claimStore
+	mailer  mailer
+	notices noticePublisher
+	lease   time.Duration
+	baseURL string
+	now     func() time.Time
 }
 
-// notified maps an outcome to the order status its email completes.
-var notified = map[events.Outcome]events.Status{
-	events.OutcomePaid:     events.StatusConfirmed,
-	events.OutcomeDeclined: events.StatusNotifiedDeclined,
-	events.OutcomeFailed:   events.StatusNotifiedFailed,
-}
-
-// handleConfirm sends the order's one email. The claim is taken before sending and marked
-// sent after: a redelivery of a sent order only repeats the status report; a delivery that
-// finds a fresh claim of another replica waits (RETRY); a claim older than the lease was
-// left by a crash mid-send and is taken over.
+// handleConfirm sends the order's one email, then publishes what became of it
+// (`order_notified`). The claim is taken before sending and marked sent after: a
+// redelivery of a sent order only publishes its notice again (the same event); a delivery
+// that finds a fresh claim of another replica waits (RETRY); a claim older than the lease
+// was left by a crash mid-send and is taken over.
 func (c *consumer) handleConfirm(ctx context.Context, e *common.TopicEvent) (retry bool, err error) {
 	start := time.Now()
 	o, err := events.DecodeOrderCharged(e.RawData)
 	if err != nil {
 		return false, err
 	}
-	ctx = orderstatus.WithTraceparent(ctx, e.TraceParent)
 	log := service.Logger(ctx, c.log).With("orderId", o.OrderID)
 	if tid := service.TraceID(e.TraceParent); tid != "" {
 		log = log.With("traceId", tid)
@@ -123,10 +117,11 @@ func (c *consumer) handleConfirm(ctx context.Context, e *common.TopicEvent) (ret
 				// A 5xx reply: the server refused the email for good. Not sent, and a
 				// redelivery would be refused again; record it, and the order says so.
 				log.ErrorContext(ctx, "the mail server refused the email for good; not retrying", "code", code)
-				if err := c.markRejected(ctx, o.OrderID, code); err != nil {
+				at := c.now()
+				if err := c.markRejected(ctx, o.OrderID, at, code); err != nil {
 					return true, err
 				}
-				done = claim{State: claimRejected, Code: code}
+				done = claim{State: claimRejected, At: at, Code: code}
 			case surelyNotSent(err):
 				// Nothing reached the server: free the claim so the redelivery sends at once.
 				if rerr := c.claims.Release(context.WithoutCancel(ctx), o.OrderID, mine); rerr != nil {
@@ -141,29 +136,26 @@ func (c *consumer) handleConfirm(ctx context.Context, e *common.TopicEvent) (ret
 				return true, fmt.Errorf("send email (outcome unknown): %w", err)
 			}
 		} else {
-			if err := c.markSent(ctx, o.OrderID); err != nil {
+			at := c.now()
+			if err := c.markSent(ctx, o.OrderID, at); err != nil {
 				log.ErrorContext(ctx, "email sent but not recorded; a redelivery after the lease may send it again", "error", err)
 				return true, err
 			}
+			done = claim{State: claimSent, At: at}
 			log.InfoContext(ctx, "email sent", "outcome", o.Outcome)
 		}
 	}
 
-	to, detail := notified[o.Outcome], "email sent"
+	// The notice carries the claim's own time and code, so a redelivery publishes the
+	// same event again, which the API keeps once.
+	n := order.Notice{Delivery: order.DeliverySent, NotifiedAt: done.At}
 	if done.State == claimRejected {
-		to, detail = events.StatusEmailRejected, "the mail server refused the email ("+done.Code+")"
+		n = order.Notice{Delivery: order.DeliveryRejected, SMTPCode: done.Code, NotifiedAt: done.At}
 	}
-	err = c.reporter.Report(ctx, o.OrderID, events.TransitionRequest{
-		Transition: events.Transition{To: to, At: c.now(), Detail: detail},
-		Order: &events.Snapshot{RestaurantName: o.RestaurantName, Email: o.Email, Items: o.Items,
-			Total: o.Total, Currency: o.Currency, Card: o.Card},
-	})
-	switch {
-	case errors.Is(err, orderstatus.ErrRefused):
-		log.WarnContext(ctx, "API refused the transition", "error", err)
-	case err != nil:
-		return true, err
+	if err := c.notices.PublishNotified(ctx, events.OrderNotified{OrderID: o.OrderID, Details: o.Details, Charge: o.Charge, Notice: n}); err != nil {
+		return true, fmt.Errorf("publish order_notified: %w", err)
 	}
+	to := order.AfterNotice(o.Outcome, n)
 	log.InfoContext(ctx, "order notified", "status", to, "took", time.Since(start).String())
 	return false, nil
 }
@@ -203,10 +195,10 @@ func (c *consumer) claim(ctx context.Context, orderID string, mine claim) (done 
 }
 
 // markSent records the send, retrying briefly: a lost mark is the one way to a duplicate.
-func (c *consumer) markSent(ctx context.Context, orderID string) error {
+func (c *consumer) markSent(ctx context.Context, orderID string, at time.Time) error {
 	var err error
 	for attempt := 0; attempt < 5; attempt++ {
-		if err = c.claims.MarkSent(ctx, orderID, c.now()); err == nil {
+		if err = c.claims.MarkSent(ctx, orderID, at); err == nil {
 			return nil
 		}
 		select {
@@ -219,10 +211,10 @@ func (c *consumer) markSent(ctx context.Context, orderID string) error {
 }
 
 // markRejected records a refused email, retrying briefly like markSent.
-func (c *consumer) markRejected(ctx context.Context, orderID, code string) error {
+func (c *consumer) markRejected(ctx context.Context, orderID string, at time.Time, code string) error {
 	var err error
 	for attempt := 0; attempt < 5; attempt++ {
-		if err = c.claims.MarkRejected(ctx, orderID, c.now(), code); err == nil {
+		if err = c.claims.MarkRejected(ctx, orderID, at, code); err == nil {
 			return nil
 		}
 		select {

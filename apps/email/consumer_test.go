@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -19,7 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/events"
-	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/orderstatus"
+	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/order"
 	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/service"
 )
 
@@ -150,44 +149,52 @@ func (m *fakeMailer) Send(_ context.Context, msg message) error {
 	return nil
 }
 
-type fakeReporter struct {
+// fakeNotices records every `order_notified` published; it can fail.
+type fakeNotices struct {
 	mu    sync.Mutex
 	err   error
-	calls []events.TransitionRequest
+	calls []events.OrderNotified
 }
 
-func (r *fakeReporter) Report(_ context.Context, _ string, t events.TransitionRequest) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.calls = append(r.calls, t)
-	return r.err
+func (n *fakeNotices) PublishNotified(_ context.Context, e events.OrderNotified) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.err != nil {
+		return n.err
+	}
+	n.calls = append(n.calls, e)
+	return nil
 }
+
+// statusOf is the order status a published notice leads to.
+func statusOf(e events.OrderNotified) order.Status { return order.AfterNotice(e.Outcome, e.Notice) }
 
 type harness struct {
 	c      *consumer
 	claims *fakeClaims
 	mail   *fakeMailer
-	rep    *fakeReporter
+	pub    *fakeNotices
 	logs   *bytes.Buffer
 }
 
 func newHarness() *harness {
-	h := &harness{claims: newFakeClaims(), mail: &fakeMailer{}, rep: &fakeReporter{}, logs: &bytes.Buffer{}}
+	h := &harness{claims: newFakeClaims(), mail: &fakeMailer{}, pub: &fakeNotices{}, logs: &bytes.Buffer{}}
 	h.c = &consumer{
-		log: service.NewLogger(h.logs, "email"), claims: h.claims, mailer: h.mail, reporter: h.rep,
+		log: service.NewLogger(h.logs, "email"), claims: h.claims, mailer: h.mail, notices: h.pub,
 		lease: lease, baseURL: "http://localhost:8080/", now: func() time.Time { return testNow },
 	}
 	return h
 }
 
-func charged(t *testing.T, outcome events.Outcome, fields map[string]any) []byte {
+func charged(t *testing.T, outcome order.Outcome, fields map[string]any) []byte {
 	t.Helper()
 	e := events.OrderCharged{
-		OrderID: orderID, RestaurantName: "China city", Email: "dana@example.com",
-		Items: []events.Item{{MenuItemID: "m1", Name: "Spring rolls", Quantity: 2, UnitPrice: 650}}, Total: 1300,
-		Currency: "ILS", Card: events.Card{Brand: "visa", Last4: "4242"}, Outcome: outcome, ChargeID: "ch_1", DecidedAt: testNow,
+		OrderID: orderID, Details: order.Details{RestaurantID: "china-city", RestaurantName: "China city", Email: "dana@example.com",
+			Items: []order.Item{{MenuItemID: "m1", Name: "Spring rolls", Quantity: 2, UnitPrice: 650}}, Total: 1300,
+			Currency: "ILS", Card: order.Card{Brand: "visa", Last4: "4242"}, PlacedAt: testNow.Add(-time.Second)},
+		Charge: order.Charge{Outcome: outcome, ChargeID: "ch_1", DecidedAt: testNow},
 	}
-	if outcome == events.OutcomeDeclined {
+	if outcome == order.OutcomeDeclined {
 		e.Reason = "insufficient_funds"
 	}
 	b, err := json.Marshal(e)
@@ -221,15 +228,15 @@ func TestHandleConfirmDropsMalformedEvents(t *testing.T) {
 		{"empty", nil},
 		{"not JSON", []byte("<html>")},
 		{"unknown outcome", charged(t, "refunded", nil)},
-		{"two recipients", charged(t, events.OutcomePaid, map[string]any{"email": "a@b.com;eve@evil.com"})},
-		{"header injection", charged(t, events.OutcomePaid, map[string]any{"email": "a@b.com\r\nBcc: eve@evil.com"})},
-		{"display name", charged(t, events.OutcomePaid, map[string]any{"email": "Dana <a@b.com>"})},
-		{"a bank token travels on", charged(t, events.OutcomePaid, map[string]any{"card": map[string]any{"token": "tok_abc123", "brand": "visa", "last4": "4242"}})},
-		{"total does not match", charged(t, events.OutcomePaid, map[string]any{"total": 5})},
-		{"unknown field", charged(t, events.OutcomePaid, map[string]any{"creditCard": "4242424242424242"})},
-		{"missing order id", charged(t, events.OutcomePaid, map[string]any{"orderId": nil})},
-		{"a refund of a paid order", charged(t, events.OutcomePaid, map[string]any{"refundId": "re_abcd1234"})},
-		{"a refund id of another shape", charged(t, events.OutcomeFailed, map[string]any{"refundId": "<script>"})},
+		{"two recipients", charged(t, order.OutcomePaid, map[string]any{"email": "a@b.com;eve@evil.com"})},
+		{"header injection", charged(t, order.OutcomePaid, map[string]any{"email": "a@b.com\r\nBcc: eve@evil.com"})},
+		{"display name", charged(t, order.OutcomePaid, map[string]any{"email": "Dana <a@b.com>"})},
+		{"a bank token travels on", charged(t, order.OutcomePaid, map[string]any{"card": map[string]any{"token": "tok_abc123", "brand": "visa", "last4": "4242"}})},
+		{"total does not match", charged(t, order.OutcomePaid, map[string]any{"total": 5})},
+		{"unknown field", charged(t, order.OutcomePaid, map[string]any{"creditCard": "4242424242424242"})},
+		{"missing order id", charged(t, order.OutcomePaid, map[string]any{"orderId": nil})},
+		{"a refund of a paid order", charged(t, order.OutcomePaid, map[string]any{"refundId": "re_abcd1234"})},
+		{"a refund id of another shape", charged(t, order.OutcomeFailed, map[string]any{"refundId": "<script>"})},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -239,21 +246,21 @@ func TestHandleConfirmDropsMalformedEvents(t *testing.T) {
 			assert.False(t, retry)
 			assert.Empty(t, h.mail.sent)
 			assert.Empty(t, h.claims.byOrder)
-			assert.Empty(t, h.rep.calls)
+			assert.Empty(t, h.pub.calls)
 		})
 	}
 }
 
 func TestHandleConfirmSendsOneEmailPerOrder(t *testing.T) {
 	tests := []struct {
-		outcome     events.Outcome
-		wantStatus  events.Status
+		outcome     order.Outcome
+		wantStatus  order.Status
 		wantSubject string
 		wantBody    string
 	}{
-		{events.OutcomePaid, events.StatusConfirmed, "confirmed", "Your order is confirmed"},
-		{events.OutcomeDeclined, events.StatusNotifiedDeclined, "declined", "insufficient funds"},
-		{events.OutcomeFailed, events.StatusNotifiedFailed, "failed", "could not reach the bank"},
+		{order.OutcomePaid, order.StatusConfirmed, "confirmed", "Your order is confirmed"},
+		{order.OutcomeDeclined, order.StatusNotifiedDeclined, "declined", "insufficient funds"},
+		{order.OutcomeFailed, order.StatusNotifiedFailed, "failed", "could not reach the bank"},
 	}
 	for _, tc := range tests {
 		t.Run(string(tc.outcome), func(t *testing.T) {
@@ -275,11 +282,16 @@ func TestHandleConfirmSendsOneEmailPerOrder(t *testing.T) {
 			require.True(t, ok)
 			assert.Equal(t, claimSent, state)
 
-			require.Len(t, h.rep.calls, 3, "every delivery reports; the API ignores repeats")
-			for _, r := range h.rep.calls {
-				assert.Equal(t, tc.wantStatus, r.To)
-				require.NotNil(t, r.Order)
-				assert.Equal(t, "China city", r.Order.RestaurantName)
+			require.Len(t, h.pub.calls, 3, "every delivery publishes the notice; the API keeps it once")
+			for _, e := range h.pub.calls {
+				assert.Equal(t, tc.wantStatus, statusOf(e))
+				assert.Equal(t, h.pub.calls[0], e, "the same event each time")
+				assert.Equal(t, "china-city", e.RestaurantID, "the order's details travel whole")
+				assert.Equal(t, tc.outcome, e.Outcome, "with the decision the email told")
+				assert.True(t, testNow.Equal(e.NotifiedAt))
+				raw, _ := json.Marshal(e)
+				_, err := events.DecodeOrderNotified(raw)
+				assert.NoError(t, err, "the API accepts what we publish")
 			}
 		})
 	}
@@ -289,7 +301,7 @@ func TestHandleConfirmSendsOneEmailPerOrder(t *testing.T) {
 // cost per email. A redelivery of a sent email costs one refused insert and one read.
 func TestHandleConfirmStoreTraffic(t *testing.T) {
 	h := newHarness()
-	data := charged(t, events.OutcomePaid, nil)
+	data := charged(t, order.OutcomePaid, nil)
 	_, err := h.handle(context.Background(), data)
 	require.NoError(t, err)
 	assert.Equal(t, 2, h.claims.writes)
@@ -320,16 +332,16 @@ func TestHandleConfirmClaims(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness()
 			h.claims.byOrder[orderID] = storedClaim{c: *tc.existing, etag: 7}
-			retry, err := h.handle(context.Background(), charged(t, events.OutcomePaid, nil))
+			retry, err := h.handle(context.Background(), charged(t, order.OutcomePaid, nil))
 			assert.Equal(t, tc.wantRetry, retry)
 			assert.Equal(t, tc.wantRetry, err != nil)
 			assert.Len(t, h.mail.sent, tc.wantSent)
 			state, _ := h.claims.state(orderID)
 			assert.Equal(t, tc.wantState, state)
 			if tc.wantRetry {
-				assert.Empty(t, h.rep.calls, "nothing reported while another delivery sends")
+				assert.Empty(t, h.pub.calls, "nothing published while another delivery sends")
 			} else {
-				assert.Len(t, h.rep.calls, 1)
+				assert.Len(t, h.pub.calls, 1)
 			}
 		})
 	}
@@ -338,13 +350,13 @@ func TestHandleConfirmClaims(t *testing.T) {
 func TestHandleConfirmSMTPFailureReleasesTheClaim(t *testing.T) {
 	h := newHarness()
 	h.mail.err = errors.New("dial tcp 127.0.0.1:1025: connection refused")
-	data := charged(t, events.OutcomePaid, nil)
+	data := charged(t, order.OutcomePaid, nil)
 	retry, err := h.handle(context.Background(), data)
 	require.Error(t, err)
 	assert.True(t, retry, "SMTP down: redeliver later")
 	_, held := h.claims.state(orderID)
 	assert.False(t, held, "the claim is freed so the redelivery need not wait a lease")
-	assert.Empty(t, h.rep.calls)
+	assert.Empty(t, h.pub.calls)
 
 	h.mail.err = nil
 	retry, err = h.handle(context.Background(), data)
@@ -353,22 +365,22 @@ func TestHandleConfirmSMTPFailureReleasesTheClaim(t *testing.T) {
 	assert.Len(t, h.mail.sent, 1)
 }
 
-func TestHandleConfirmSentButNotReported(t *testing.T) {
+func TestHandleConfirmSentButNotPublished(t *testing.T) {
 	h := newHarness()
-	h.rep.err = errors.New("status 503")
-	data := charged(t, events.OutcomeDeclined, nil)
+	h.pub.err = errors.New("broker down")
+	data := charged(t, order.OutcomeDeclined, nil)
 	retry, err := h.handle(context.Background(), data)
 	require.Error(t, err)
 	assert.True(t, retry)
 	require.Len(t, h.mail.sent, 1)
 
-	h.rep.err = nil
+	h.pub.err = nil
 	retry, err = h.handle(context.Background(), data)
 	require.NoError(t, err)
 	assert.False(t, retry)
-	assert.Len(t, h.mail.sent, 1, "the redelivery reports without sending again")
-	require.Len(t, h.rep.calls, 2)
-	assert.Equal(t, events.StatusNotifiedDeclined, h.rep.calls[1].To)
+	assert.Len(t, h.mail.sent, 1, "the redelivery publishes without sending again")
+	require.Len(t, h.pub.calls, 1)
+	assert.Equal(t, order.StatusNotifiedDeclined, statusOf(h.pub.calls[0]))
 }
 
 func TestHandleConfirmOtherFailures(t *testing.T) {
@@ -384,9 +396,9 @@ func TestHandleConfirmOtherFailures(t *testing.T) {
 			h.claims.byOrder[orderID] = storedClaim{c: claim{State: claimSending, At: testNow.Add(-time.Hour)}, etag: 3}
 			h.claims.getErr = errors.New("sidecar down")
 		}, true, true, 0},
-		{"API refuses the transition (409)", func(h *harness, _ context.CancelFunc) {
-			h.rep.err = fmt.Errorf("%w: already confirmed", orderstatus.ErrRefused)
-		}, false, false, 1},
+		{"sent, but the notice is not published", func(h *harness, _ context.CancelFunc) {
+			h.pub.err = errors.New("broker down")
+		}, true, true, 1},
 		{"sent, but the mark is not recorded", func(h *harness, cancel context.CancelFunc) {
 			h.claims.markErr = errors.New("sidecar down")
 			h.claims.onMarkFail = cancel // end the backoff at once
@@ -398,7 +410,7 @@ func TestHandleConfirmOtherFailures(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			tc.setup(h, cancel)
-			retry, err := h.handle(ctx, charged(t, events.OutcomePaid, nil))
+			retry, err := h.handle(ctx, charged(t, order.OutcomePaid, nil))
 			assert.Equal(t, tc.wantRetry, retry)
 			assert.Equal(t, tc.wantErr, err != nil, "err %v", err)
 			assert.Len(t, h.mail.sent, tc.wantSent)
@@ -409,7 +421,7 @@ func TestHandleConfirmOtherFailures(t *testing.T) {
 func TestHandleConfirmConcurrentDeliveriesSendOnce(t *testing.T) {
 	// Two replicas get the same event during a rebalance; first write wins the claim.
 	h := newHarness()
-	data := charged(t, events.OutcomePaid, nil)
+	data := charged(t, order.OutcomePaid, nil)
 	var wg sync.WaitGroup
 	results := make([]bool, 6)
 	for i := range results {
@@ -441,7 +453,7 @@ func TestConfirmRouteAnswersDapr(t *testing.T) {
 			h.mail.err = tc.smtpErr
 			data := tc.data
 			if data == "" {
-				data = string(charged(t, events.OutcomePaid, nil))
+				data = string(charged(t, order.OutcomePaid, nil))
 			}
 			body := `{"id":"x","specversion":"1.0","topic":"order_confirm","pubsubname":"pubsub","datacontenttype":"application/json","data":` + data + `}`
 			req := httptest.NewRequest(http.MethodPost, routeOrderConfirm, strings.NewReader(body))
@@ -460,7 +472,7 @@ func TestConfirmRouteAnswersDapr(t *testing.T) {
 func TestHandleConfirmUnknownSendOutcomeKeepsTheClaim(t *testing.T) {
 	h := newHarness()
 	h.mail.err = errors.New("rpc error: code = DeadlineExceeded desc = context deadline exceeded")
-	data := charged(t, events.OutcomePaid, nil)
+	data := charged(t, order.OutcomePaid, nil)
 	retry, err := h.handle(context.Background(), data)
 	require.Error(t, err)
 	assert.True(t, retry)
@@ -493,13 +505,13 @@ func TestHandleConfirmAbandonedDeliveryStillRecordsTheSend(t *testing.T) {
 	h := newHarness()
 	ctx, cancel := context.WithCancel(context.Background())
 	h.mail.onSend = cancel
-	_, _ = h.handle(ctx, charged(t, events.OutcomePaid, nil))
+	_, _ = h.handle(ctx, charged(t, order.OutcomePaid, nil))
 	require.Len(t, h.mail.sent, 1)
 	state, ok := h.claims.state(orderID)
 	require.True(t, ok)
 	assert.Equal(t, claimSent, state, "the send is recorded although the delivery was abandoned")
 
-	retry, err := h.handle(context.Background(), charged(t, events.OutcomePaid, nil))
+	retry, err := h.handle(context.Background(), charged(t, order.OutcomePaid, nil))
 	require.NoError(t, err)
 	assert.False(t, retry)
 	assert.Len(t, h.mail.sent, 1, "the redelivery does not send again")
@@ -509,7 +521,7 @@ func TestHandleConfirmAbandonedDeliveryStillRecordsTheSend(t *testing.T) {
 const smtp550 = "error invoking binding smtp/create: rpc error: code = Internal desc = error invoking output binding smtp: error from smtp binding, sending email failed: gomail: could not send email 1: 550 5.1.1 <dana@example.com>: Recipient address rejected"
 
 func TestHandleConfirmPermanentRejectionIsRecordedNotRetried(t *testing.T) {
-	for _, outcome := range []events.Outcome{events.OutcomePaid, events.OutcomeDeclined, events.OutcomeFailed} {
+	for _, outcome := range []order.Outcome{order.OutcomePaid, order.OutcomeDeclined, order.OutcomeFailed} {
 		t.Run(string(outcome), func(t *testing.T) {
 			h := newHarness()
 			h.mail.err = errors.New(smtp550)
@@ -519,20 +531,19 @@ func TestHandleConfirmPermanentRejectionIsRecordedNotRetried(t *testing.T) {
 			assert.False(t, retry)
 			state, _ := h.claims.state(orderID)
 			assert.Equal(t, claimRejected, state)
-			require.Len(t, h.rep.calls, 1)
-			assert.Equal(t, events.StatusEmailRejected, h.rep.calls[0].To, "the order's status shows it")
-			assert.Equal(t, "the mail server refused the email (550)", h.rep.calls[0].Detail)
-			assert.NotContains(t, h.rep.calls[0].Detail, "dana@", "the status holds the code, not the server's text")
+			require.Len(t, h.pub.calls, 1)
+			assert.Equal(t, order.StatusEmailRejected, statusOf(h.pub.calls[0]), "the order's status shows it")
+			assert.Equal(t, "550", h.pub.calls[0].SMTPCode, "the notice holds the code, not the server's text")
 
-			// A redelivery (a repeated event) sends nothing and reports again.
+			// A redelivery (a repeated event) sends nothing and publishes the same notice.
 			h.mail.err = nil
 			retry, err = h.handle(context.Background(), data)
 			require.NoError(t, err)
 			assert.False(t, retry)
 			assert.Equal(t, 1, h.mail.attempts, "never sent again")
 			assert.Empty(t, h.mail.sent)
-			require.Len(t, h.rep.calls, 2)
-			assert.Equal(t, events.StatusEmailRejected, h.rep.calls[1].To)
+			require.Len(t, h.pub.calls, 2)
+			assert.Equal(t, h.pub.calls[0], h.pub.calls[1])
 		})
 	}
 }
@@ -541,10 +552,10 @@ func TestHandleConfirmRejectionNotRecordedIsRetried(t *testing.T) {
 	h := newHarness()
 	h.mail.err = errors.New(smtp550)
 	h.claims.markErr = errors.New("sidecar down")
-	retry, err := h.handle(context.Background(), charged(t, events.OutcomePaid, nil))
+	retry, err := h.handle(context.Background(), charged(t, order.OutcomePaid, nil))
 	require.Error(t, err)
 	assert.True(t, retry)
-	assert.Empty(t, h.rep.calls, "nothing reported before it is recorded")
+	assert.Empty(t, h.pub.calls, "nothing published before it is recorded")
 }
 
 func TestRejectedCode(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	dapr "github.com/dapr/go-sdk/client"
 
 	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/events"
+	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/order"
 	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/service"
 )
 
@@ -105,7 +106,7 @@ type daprMailer struct {
 // keeps per-request metadata in its shared defaults, so leaving one out would reuse the
 // previous email's recipient.
 func (m *daprMailer) Send(ctx context.Context, msg message) error {
-	if err := events.ValidateEmail(msg.To); err != nil {
+	if err := order.ValidateEmail(msg.To); err != nil {
 		return fmt.Errorf("refusing to send to %q: %w", msg.To, err)
 	}
 	m.mu.Lock()
@@ -115,4 +116,27 @@ func (m *daprMailer) Send(ctx context.Context, msg message) error {
 		Metadata: map[string]string{"emailTo": msg.To, "subject": msg.Subject, "emailCC": "", "emailBCC": ""},
 	})
 	return err
+}
+
+// pubsubClient is the part of the Dapr client the publisher uses.
+type pubsubClient interface {
+	PublishEvent(ctx context.Context, pubsubName, topicName string, data any, opts ...dapr.PublishEventOption) error
+}
+
+type daprPublisher struct{ client pubsubClient }
+
+// PublishNotified publishes with a stable event id per order and the order id as
+// partition key.
+func (p *daprPublisher) PublishNotified(ctx context.Context, e events.OrderNotified) error {
+	b, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	return p.client.PublishEvent(ctx, events.PubSub, events.TopicOrderNotified, b,
+		dapr.PublishEventWithContentType("application/json"),
+		dapr.PublishEventWithMetadata(map[string]string{
+			"cloudevent.id":   events.NotifiedID(e.OrderID),
+			"cloudevent.type": events.TypeOrderNotified,
+			"partitionKey":    e.OrderID,
+		}))
 }

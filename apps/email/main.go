@@ -1,7 +1,8 @@
 // Command email consumes `order_confirm` and sends the customer one email per order through
-// the Dapr SMTP binding: confirmed, declined or failed. A first-write-wins claim per order in
-// its state store keeps redeliveries and replicas from sending a second email; an SMTP
-// outage delays emails (the event is redelivered) but loses none.
+// the Dapr SMTP binding: confirmed, declined or failed; then it publishes what became of
+// the email to `order_notified`, from which the API learns it. A first-write-wins claim per
+// order in its state store keeps redeliveries and replicas from sending a second email; an
+// SMTP outage delays emails (the event is redelivered) but loses none.
 package main
 
 import (
@@ -9,7 +10,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/orderstatus"
 	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/service"
 )
 
@@ -26,16 +26,15 @@ func run(ctx context.Context, log *slog.Logger) error {
 		return err
 	}
 	defer stop()
-	rep := orderstatus.NewReporter("http://127.0.0.1:"+cfg.DaprHTTPPort, cfg.APIAppID, cfg.DaprAPIToken)
 
 	c := &consumer{
-		log:      log,
-		claims:   &daprClaims{client: client, store: cfg.Store},
-		mailer:   newTimedMailer(&daprMailer{client: client, binding: cfg.SMTPBinding}, service.DefaultMetrics),
-		reporter: rep,
-		lease:    cfg.Lease,
-		baseURL:  cfg.PublicURL,
-		now:      timeNow,
+		log:     log,
+		claims:  &daprClaims{client: client, store: cfg.Store},
+		mailer:  newTimedMailer(&daprMailer{client: client, binding: cfg.SMTPBinding}, service.DefaultMetrics),
+		notices: &daprPublisher{client: client},
+		lease:   cfg.Lease,
+		baseURL: cfg.PublicURL,
+		now:     timeNow,
 	}
 	srv := service.NewServer(cfg.Addr, c.routes(cfg))
 	return service.Serve(ctx, log, srv, cfg.ShutdownGrace)

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/events"
+	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/order"
 )
 
 // message is one email to send.
@@ -44,11 +45,11 @@ func render(o events.OrderCharged, baseURL string) message {
 		return r
 	}, o.RestaurantName)
 	switch o.Outcome {
-	case events.OutcomePaid:
+	case order.OutcomePaid:
 		subject = fmt.Sprintf("Order %s confirmed: %s", o.OrderID, name)
 		headline = "Your order is confirmed"
 		lead = "Thank you! We charged your card and passed your order to the restaurant."
-	case events.OutcomeDeclined:
+	case order.OutcomeDeclined:
 		subject = fmt.Sprintf("Order %s declined: %s", o.OrderID, name)
 		headline = "Your payment was declined"
 		lead = "Your bank declined the payment (" + strings.ReplaceAll(o.Reason, "_", " ") + "), so the order was not placed. Nothing was charged."

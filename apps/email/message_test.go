@@ -10,13 +10,15 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/events"
+	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/order"
 )
 
 func chargedEvent(name string) events.OrderCharged {
 	return events.OrderCharged{
-		OrderID: orderID, RestaurantName: name, Email: "dana@example.com",
-		Items: []events.Item{{MenuItemID: "m1", Name: `Rolls "&" <b>more</b>`, Quantity: 2, UnitPrice: 650}}, Total: 1300,
-		Currency: "ILS", Card: events.Card{Brand: "visa", Last4: "4242"}, Outcome: events.OutcomePaid,
+		OrderID: orderID, Details: order.Details{RestaurantName: name, Email: "dana@example.com",
+			Items: []order.Item{{MenuItemID: "m1", Name: `Rolls "&" <b>more</b>`, Quantity: 2, UnitPrice: 650}}, Total: 1300,
+			Currency: "ILS", Card: order.Card{Brand: "visa", Last4: "4242"}},
+		Charge: order.Charge{Outcome: order.OutcomePaid},
 	}
 }
 
@@ -48,13 +50,13 @@ func TestRenderEscapesHostileNames(t *testing.T) {
 
 func TestRenderPerOutcome(t *testing.T) {
 	tests := []struct {
-		outcome             events.Outcome
+		outcome             order.Outcome
 		reason              string
 		wantSubject, wantIn string
 	}{
-		{events.OutcomePaid, "", "Order " + orderID + " confirmed: China city", "We charged your card"},
-		{events.OutcomeDeclined, "stolen_card", "Order " + orderID + " declined: China city", "(stolen card)"},
-		{events.OutcomeFailed, "bank_unavailable", "Order " + orderID + " failed: China city", "Please try again later"},
+		{order.OutcomePaid, "", "Order " + orderID + " confirmed: China city", "We charged your card"},
+		{order.OutcomeDeclined, "stolen_card", "Order " + orderID + " declined: China city", "(stolen card)"},
+		{order.OutcomeFailed, "bank_unavailable", "Order " + orderID + " failed: China city", "Please try again later"},
 	}
 	for _, tc := range tests {
 		t.Run(string(tc.outcome), func(t *testing.T) {
@@ -73,7 +75,7 @@ func TestRenderPerOutcome(t *testing.T) {
 
 func TestRenderRefundedFailure(t *testing.T) {
 	e := chargedEvent("China city")
-	e.Outcome, e.Reason, e.ChargeID, e.RefundID = events.OutcomeFailed, "payment_error", "ch_1", "re_abcd1234"
+	e.Outcome, e.Reason, e.ChargeID, e.RefundID = order.OutcomeFailed, "payment_error", "ch_1", "re_abcd1234"
 	m := render(e, "https://food.example/")
 	assert.Equal(t, "Order "+orderID+" failed: China city", m.Subject)
 	assert.Contains(t, m.HTML, "we have refunded that charge in full (refund re_abcd1234)")
@@ -144,7 +146,8 @@ func TestMailerRefusesBadRecipients(t *testing.T) {
 }
 
 func TestSubjectHasNoControlCharacters(t *testing.T) {
-	o := events.OrderCharged{OrderID: "ord_0123456789abcdef", RestaurantName: "Evil\r\nBcc: victim@example.com", Outcome: events.OutcomePaid, Currency: "ILS"}
+	o := events.OrderCharged{OrderID: "ord_0123456789abcdef", Details: order.Details{RestaurantName: "Evil\r\nBcc: victim@example.com", Currency: "ILS"},
+		Charge: order.Charge{Outcome: order.OutcomePaid}}
 	m := render(o, "http://127.0.0.1:8080")
 	assert.NotContains(t, m.Subject, "\r")
 	assert.NotContains(t, m.Subject, "\n")

@@ -28,6 +28,6 @@ func validatedFirst(handle common.TopicEventHandler) common.TopicEventHandler {
 		if err != nil {
 			return "", events.SafeReason(err)
 		}
-		return o.OrderID + ".charged", nil
+		return events.ChargedID(o.OrderID), nil
 	}, handle)
 }

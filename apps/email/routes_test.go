@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/events"
+	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/order"
 	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/service"
 )
 
@@ -92,11 +93,11 @@ func TestInvalidEventIsRecordedNowhere(t *testing.T) {
 		name string
 		data []byte
 	}{
-		{"order id of card digits, no email", charged(t, events.OutcomePaid, map[string]any{"orderId": "ord_" + plantedCard, "email": nil})},
-		{"order id of card digits, unknown outcome", charged(t, events.OutcomePaid, map[string]any{"orderId": "ord_" + plantedCard, "outcome": planted})},
-		{"an unknown field named by the sender", charged(t, events.OutcomePaid, map[string]any{planted + "-" + plantedCard: 1})},
+		{"order id of card digits, no email", charged(t, order.OutcomePaid, map[string]any{"orderId": "ord_" + plantedCard, "email": nil})},
+		{"order id of card digits, unknown outcome", charged(t, order.OutcomePaid, map[string]any{"orderId": "ord_" + plantedCard, "outcome": planted})},
+		{"an unknown field named by the sender", charged(t, order.OutcomePaid, map[string]any{planted + "-" + plantedCard: 1})},
 		{"data that is not an order", []byte(`"` + planted + " " + plantedCard + `"`)},
-		{"an email holding the card", charged(t, events.OutcomePaid, map[string]any{"email": planted + "@" + plantedCard + ".example.com;x@example.com"})},
+		{"an email holding the card", charged(t, order.OutcomePaid, map[string]any{"email": planted + "@" + plantedCard + ".example.com;x@example.com"})},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -112,7 +113,7 @@ func TestInvalidEventIsRecordedNowhere(t *testing.T) {
 			id, _ := spanAttr(spans, "consume order_confirm", service.AttrOrderID)
 			assert.Empty(t, id, "no order id on an invalid event")
 			assert.Empty(t, h.mail.sent, "no email")
-			assert.Empty(t, h.rep.calls, "no status reported")
+			assert.Empty(t, h.pub.calls, "no notice published")
 		})
 	}
 }
@@ -127,7 +128,7 @@ func TestValidEventIsTaggedAfterValidation(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			spans := recordSpans(t)
 			h := newHarness()
-			assert.Equal(t, "SUCCESS", deliver(t, h, tc.id, events.TopicOrderConfirm, charged(t, events.OutcomePaid, nil)))
+			assert.Equal(t, "SUCCESS", deliver(t, h, tc.id, events.TopicOrderConfirm, charged(t, order.OutcomePaid, nil)))
 			got, _ := spanAttr(spans, "consume order_confirm", service.AttrOrderID)
 			assert.Equal(t, orderID, got)
 			msgID, _ := spanAttr(spans, "consume order_confirm", "messaging.message.id")

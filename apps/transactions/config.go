@@ -12,7 +12,6 @@ type config struct {
 	service.DaprApp
 	Store       string
 	BankBinding string
-	APIAppID    string
 	BankGiveUp  time.Duration
 }
 
@@ -22,7 +21,6 @@ func loadConfig(lookup func(string) (string, bool)) (config, error) {
 		DaprApp:     env.DaprApp("TRANSACTIONS", "5001", 15*time.Second),
 		Store:       env.String("PAYMENT_STORE", "paymentstore"),
 		BankBinding: env.String("BANK_BINDING", "bank"),
-		APIAppID:    env.String("API_APP_ID", "api"),
 		BankGiveUp:  env.Duration("BANK_GIVE_UP_AFTER", 60*time.Second),
 	}
 	env.Check(c.BankGiveUp > 0, "BANK_GIVE_UP_AFTER must be positive")
@@ -30,6 +28,6 @@ func loadConfig(lookup func(string) (string, bool)) (config, error) {
 }
 
 func (c config) String() string {
-	return fmt.Sprintf("%s store=%s bank=%s api=%s giveUpAfter=%s",
-		c.DaprApp, c.Store, c.BankBinding, c.APIAppID, c.BankGiveUp)
+	return fmt.Sprintf("%s store=%s bank=%s giveUpAfter=%s",
+		c.DaprApp, c.Store, c.BankBinding, c.BankGiveUp)
 }

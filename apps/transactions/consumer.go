@@ -11,7 +11,7 @@ import (
 	"github.com/dapr/go-sdk/service/common"
 
 	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/events"
-	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/orderstatus"
+	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/order"
 	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/service"
 )
 
@@ -20,14 +20,9 @@ const routeOrder = "/events/order"
 
 func timeNow() time.Time { return time.Now().UTC() }
 
-// decision is the transactions service's verdict on one order. It is written once.
-type decision struct {
-	Outcome   events.Outcome `json:"outcome"`
-	Reason    string         `json:"reason,omitempty"`
-	ChargeID  string         `json:"chargeId,omitempty"`
-	RefundID  string         `json:"refundId,omitempty"`
-	DecidedAt time.Time      `json:"decidedAt"`
-}
+// decision is the transactions service's verdict on one order: the order's Charge fact,
+// which `order_confirm` carries. It is written once.
+type decision = order.Charge
 
 // decisionStore keeps decisions, first write wins.
 type decisionStore interface {
@@ -38,7 +33,7 @@ type decisionStore interface {
 
 // chargeResult is the bank's answer to a charge it processed.
 type chargeResult struct {
-	Outcome  events.Outcome
+	Outcome  order.Outcome
 	ChargeID string
 	Reason   string
 }
@@ -70,11 +65,6 @@ type charger interface {
 	Refund(ctx context.Context, orderID, chargeID string) (string, error)
 }
 
-// reporter tells the API about a status change.
-type reporter interface {
-	Report(ctx context.Context, orderID string, t events.TransitionRequest) error
-}
-
 // confirmPublisher publishes `order_confirm`.
 type confirmPublisher interface {
 	PublishCharged(ctx context.Context, e events.OrderCharged) error
@@ -84,7 +74,6 @@ type consumer struct {
 	log       *slog.Logger
 	bank      charger
 	decisions decisionStore
-	reporter  reporter
 	publisher confirmPublisher
 	giveUp    time.Duration
 	now       func() time.Time
@@ -104,7 +93,6 @@ func (c *consumer) handleOrder(ctx context.Context, e *common.TopicEvent) (retry
 	if err != nil {
 		return false, err
 	}
-	ctx = orderstatus.WithTraceparent(ctx, e.TraceParent)
 	log := service.Logger(ctx, c.log).With("orderId", o.OrderID)
 	if tid := service.TraceID(e.TraceParent); tid != "" {
 		log = log.With("traceId", tid)
@@ -126,36 +114,8 @@ func (c *consumer) handleOrder(ctx context.Context, e *common.TopicEvent) (retry
 		log.InfoContext(ctx, "order already decided; announcing the decision again", "outcome", d.Outcome)
 	}
 
-	detail := d.Reason
-	if d.RefundID != "" {
-		detail += "; charge refunded"
-	}
-	err = c.reporter.Report(ctx, o.OrderID, events.TransitionRequest{
-		Transition: events.Transition{To: events.Status(d.Outcome), At: d.DecidedAt, Detail: detail, Refunded: d.RefundID != ""},
-		Order:      snapshot(o),
-	})
-	switch {
-	case errors.Is(err, orderstatus.ErrRefused):
-		// The order is already past this step (its email went out): nothing to redo.
-		log.WarnContext(ctx, "API refused the transition", "error", err)
-	case err != nil:
-		return true, err
-	}
-
-	if err := c.publisher.PublishCharged(ctx, events.OrderCharged{
-		OrderID:        o.OrderID,
-		RestaurantName: o.RestaurantName,
-		Email:          o.Email,
-		Items:          o.Items,
-		Total:          o.Total,
-		Currency:       o.Currency,
-		Card:           events.Card{Brand: o.Card.Brand, Last4: o.Card.Last4},
-		Outcome:        d.Outcome,
-		Reason:         d.Reason,
-		ChargeID:       d.ChargeID,
-		RefundID:       d.RefundID,
-		DecidedAt:      d.DecidedAt,
-	}); err != nil {
+	// The API, the email service and anyone else learn the decision from this event.
+	if err := c.publisher.PublishCharged(ctx, events.OrderCharged{OrderID: o.OrderID, Details: o.Public(), Charge: d}); err != nil {
 		return true, fmt.Errorf("publish order_confirm: %w", err)
 	}
 	log.InfoContext(ctx, "order processed", "outcome", d.Outcome, "reason", d.Reason, "took", time.Since(start).String())
@@ -180,7 +140,7 @@ func (c *consumer) decide(ctx context.Context, log *slog.Logger, o events.OrderP
 		case k.State == keyVoided:
 			// Voided by an earlier delivery whose decision was not recorded.
 			c.unknown.Delete(o.OrderID)
-			return decision{Outcome: events.OutcomeFailed, Reason: "bank_unavailable", DecidedAt: c.now()}, nil
+			return decision{Outcome: order.OutcomeFailed, Reason: "bank_unavailable", DecidedAt: c.now()}, nil
 		}
 	}
 	res, err := c.bank.Charge(ctx, o)
@@ -223,7 +183,7 @@ func (c *consumer) resolve(ctx context.Context, log *slog.Logger, o events.Order
 		return decision{Outcome: k.Result.Outcome, Reason: k.Result.Reason, ChargeID: k.Result.ChargeID, DecidedAt: now}, nil
 	case keyVoided:
 		log.ErrorContext(ctx, "bank unavailable past the retry window; no charge was made and none can be now; order failed", "error", chargeErr, "window", c.giveUp.String())
-		return decision{Outcome: events.OutcomeFailed, Reason: "bank_unavailable", DecidedAt: now}, nil
+		return decision{Outcome: order.OutcomeFailed, Reason: "bank_unavailable", DecidedAt: now}, nil
 	}
 	return decision{}, fmt.Errorf("charge outcome unknown: the bank answered %q", k.State)
 }
@@ -236,8 +196,8 @@ func (c *consumer) refused(ctx context.Context, log *slog.Logger, o events.Order
 	if err != nil {
 		return decision{}, fmt.Errorf("charge refused (%v), and the key cannot be voided: %w", chargeErr, err)
 	}
-	d := decision{Outcome: events.OutcomeFailed, Reason: "payment_error"}
-	if k.State == keyCharged && k.Result.Outcome == events.OutcomePaid {
+	d := decision{Outcome: order.OutcomeFailed, Reason: "payment_error"}
+	if k.State == keyCharged && k.Result.Outcome == order.OutcomePaid {
 		refundID, err := c.bank.Refund(ctx, o.OrderID, k.Result.ChargeID)
 		if err != nil {
 			return decision{}, fmt.Errorf("order failed with a charge standing; refund: %w", err)
@@ -249,12 +209,4 @@ func (c *consumer) refused(ctx context.Context, log *slog.Logger, o events.Order
 	}
 	d.DecidedAt = c.now()
 	return d, nil
-}
-
-func snapshot(o events.OrderPlaced) *events.Snapshot {
-	return &events.Snapshot{
-		RestaurantID: o.RestaurantID, RestaurantName: o.RestaurantName, Email: o.Email,
-		Items: o.Items, Total: o.Total, Currency: o.Currency,
-		Card: events.Card{Brand: o.Card.Brand, Last4: o.Card.Last4}, PlacedAt: o.PlacedAt,
-	}
 }

@@ -11,6 +11,7 @@ import (
 	dapr "github.com/dapr/go-sdk/client"
 
 	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/events"
+	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/order"
 	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/service"
 )
 
@@ -48,13 +49,13 @@ func (b *daprBank) Charge(ctx context.Context, o events.OrderPlaced) (chargeResu
 	code, _ := strconv.Atoi(resp.Metadata["statusCode"])
 	switch {
 	case code == 201 || code == 200:
-		return chargeResult{Outcome: events.OutcomePaid, ChargeID: ans.ID}, nil
+		return chargeResult{Outcome: order.OutcomePaid, ChargeID: ans.ID}, nil
 	case code == 402:
 		reason := ans.Code
 		if reason == "" {
 			reason = "card_declined"
 		}
-		return chargeResult{Outcome: events.OutcomeDeclined, ChargeID: ans.ID, Reason: reason}, nil
+		return chargeResult{Outcome: order.OutcomeDeclined, ChargeID: ans.ID, Reason: reason}, nil
 	case code >= 500 || code == 429 || code == 0:
 		return chargeResult{}, fmt.Errorf("%w: status %d %s", errTransient, code, ans.Code)
 	default:
@@ -110,13 +111,13 @@ func (b *daprBank) askKey(ctx context.Context, in *dapr.InvokeBindingRequest, or
 	case v.State == keyNone && v.Charge == nil, v.State == keyVoided && v.Charge == nil:
 		return chargeKey{State: v.State}, nil
 	case v.State == keyCharged && v.Charge != nil && v.Charge.ID != "" && v.Charge.Status == "succeeded":
-		return chargeKey{State: v.State, Result: chargeResult{Outcome: events.OutcomePaid, ChargeID: v.Charge.ID}}, nil
+		return chargeKey{State: v.State, Result: chargeResult{Outcome: order.OutcomePaid, ChargeID: v.Charge.ID}}, nil
 	case v.State == keyCharged && v.Charge != nil && v.Charge.ID != "" && v.Charge.Status == "declined":
 		reason := v.Charge.Code
 		if reason == "" {
 			reason = "card_declined"
 		}
-		return chargeKey{State: v.State, Result: chargeResult{Outcome: events.OutcomeDeclined, ChargeID: v.Charge.ID, Reason: reason}}, nil
+		return chargeKey{State: v.State, Result: chargeResult{Outcome: order.OutcomeDeclined, ChargeID: v.Charge.ID, Reason: reason}}, nil
 	}
 	return chargeKey{}, fmt.Errorf("%w: unexpected key state %q", errTransient, v.State)
 }
@@ -207,7 +208,7 @@ func (p *daprPublisher) PublishCharged(ctx context.Context, e events.OrderCharge
 	return p.client.PublishEvent(ctx, events.PubSub, events.TopicOrderConfirm, b,
 		dapr.PublishEventWithContentType("application/json"),
 		dapr.PublishEventWithMetadata(map[string]string{
-			"cloudevent.id":   e.OrderID + ".charged",
+			"cloudevent.id":   events.ChargedID(e.OrderID),
 			"cloudevent.type": events.TypeOrderCharged,
 			"partitionKey":    e.OrderID,
 		}))

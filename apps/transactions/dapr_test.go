@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/events"
+	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/order"
 )
 
 // fakeBinding answers like the HTTP binding with errorIfNot2XX off: the bank's status in
@@ -41,10 +42,10 @@ func TestDaprBankCharge(t *testing.T) {
 		wantTransient bool
 		wantErr       bool
 	}{
-		{"charged", "201", `{"id":"ch_1","status":"succeeded"}`, nil, chargeResult{Outcome: events.OutcomePaid, ChargeID: "ch_1"}, false, false},
-		{"replayed charge", "200", `{"id":"ch_1","status":"succeeded"}`, nil, chargeResult{Outcome: events.OutcomePaid, ChargeID: "ch_1"}, false, false},
-		{"declined with a reason", "402", `{"id":"ch_2","status":"declined","code":"insufficient_funds"}`, nil, chargeResult{Outcome: events.OutcomeDeclined, ChargeID: "ch_2", Reason: "insufficient_funds"}, false, false},
-		{"declined without a reason", "402", `{}`, nil, chargeResult{Outcome: events.OutcomeDeclined, Reason: "card_declined"}, false, false},
+		{"charged", "201", `{"id":"ch_1","status":"succeeded"}`, nil, chargeResult{Outcome: order.OutcomePaid, ChargeID: "ch_1"}, false, false},
+		{"replayed charge", "200", `{"id":"ch_1","status":"succeeded"}`, nil, chargeResult{Outcome: order.OutcomePaid, ChargeID: "ch_1"}, false, false},
+		{"declined with a reason", "402", `{"id":"ch_2","status":"declined","code":"insufficient_funds"}`, nil, chargeResult{Outcome: order.OutcomeDeclined, ChargeID: "ch_2", Reason: "insufficient_funds"}, false, false},
+		{"declined without a reason", "402", `{}`, nil, chargeResult{Outcome: order.OutcomeDeclined, Reason: "card_declined"}, false, false},
 		{"bank error", "500", `{"code":"processing_error"}`, nil, chargeResult{}, true, true},
 		{"bank unavailable", "503", ``, nil, chargeResult{}, true, true},
 		{"rate limited", "429", ``, nil, chargeResult{}, true, true},
@@ -57,10 +58,8 @@ func TestDaprBankCharge(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := &fakeBinding{status: tc.status, body: tc.body, err: tc.err}
 			b := &daprBank{client: f, binding: "bank"}
-			o := events.OrderPlaced{
-				OrderID: orderID, Total: 1300, Currency: "ILS",
-				Card: events.Card{Token: "tok_abc123", Brand: "visa", Last4: "4242"}, PlacedAt: time.Now(),
-			}
+			o := events.OrderPlaced{OrderID: orderID, Details: order.Details{Total: 1300, Currency: "ILS",
+				Card: order.Card{Token: "tok_abc123", Brand: "visa", Last4: "4242"}, PlacedAt: time.Now()}}
 			got, err := b.Charge(context.Background(), o)
 			if tc.wantErr {
 				require.Error(t, err)
@@ -92,9 +91,9 @@ func TestDaprBankAsksByKey(t *testing.T) {
 		want         chargeKey
 		wantErr      bool
 	}{
-		{"charged", "200", charged, nil, chargeKey{State: keyCharged, Result: chargeResult{Outcome: events.OutcomePaid, ChargeID: "ch_1"}}, false},
+		{"charged", "200", charged, nil, chargeKey{State: keyCharged, Result: chargeResult{Outcome: order.OutcomePaid, ChargeID: "ch_1"}}, false},
 		{"declined", "200", `{"idempotencyKey":"` + orderID + `","state":"charged","charge":{"id":"ch_2","status":"declined","code":"stolen_card"}}`,
-			nil, chargeKey{State: keyCharged, Result: chargeResult{Outcome: events.OutcomeDeclined, ChargeID: "ch_2", Reason: "stolen_card"}}, false},
+			nil, chargeKey{State: keyCharged, Result: chargeResult{Outcome: order.OutcomeDeclined, ChargeID: "ch_2", Reason: "stolen_card"}}, false},
 		{"no charge", "200", `{"idempotencyKey":"` + orderID + `","state":"none"}`, nil, chargeKey{State: keyNone}, false},
 		{"voided", "200", `{"idempotencyKey":"` + orderID + `","state":"voided","voidedAt":"2026-11-27T18:00:00Z"}`, nil, chargeKey{State: keyVoided}, false},
 		{"binding failed", "", ``, errors.New("context deadline exceeded"), chargeKey{}, true},

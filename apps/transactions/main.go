@@ -1,6 +1,6 @@
 // Command transactions consumes `order`, charges the bank once per order (the order id is
-// the bank's idempotency key), records its decision, reports it to the API and publishes the
-// outcome to `order_confirm`. Every step is safe to repeat, so a redelivered event, a crash
+// the bank's idempotency key), records its decision and publishes it to `order_confirm`,
+// from which the API and the email service learn it. Every step is safe to repeat, so a redelivered event, a crash
 // between steps, or several replicas in one consumer group never charge twice.
 package main
 
@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/events"
-	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/orderstatus"
 	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/service"
 )
 
@@ -27,13 +26,11 @@ func run(ctx context.Context, log *slog.Logger) error {
 		return err
 	}
 	defer stop()
-	rep := orderstatus.NewReporter("http://127.0.0.1:"+cfg.DaprHTTPPort, cfg.APIAppID, cfg.DaprAPIToken)
 
 	c := &consumer{
 		log:       log,
 		bank:      newTimedBank(&daprBank{client: client, binding: cfg.BankBinding}, service.DefaultMetrics),
 		decisions: &daprDecisions{client: client, store: cfg.Store},
-		reporter:  rep,
 		publisher: &daprPublisher{client: client},
 		giveUp:    cfg.BankGiveUp,
 		now:       timeNow,

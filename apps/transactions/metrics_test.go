@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/events"
+	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/order"
 	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/service"
 )
 
@@ -18,7 +19,7 @@ import (
 // it did not answer with one.
 func TestTimedBankRecordsEachChargeByOutcome(t *testing.T) {
 	m := service.NewMetrics()
-	bank := &fakeBank{result: chargeResult{Outcome: events.OutcomePaid, ChargeID: "ch_1"}}
+	bank := &fakeBank{result: chargeResult{Outcome: order.OutcomePaid, ChargeID: "ch_1"}}
 	timed := newTimedBank(bank, m)
 	_, err := timed.Charge(context.Background(), events.OrderPlaced{OrderID: "ord_1"})
 	require.NoError(t, err)

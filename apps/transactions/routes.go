@@ -27,6 +27,6 @@ func validatedFirst(handle common.TopicEventHandler) common.TopicEventHandler {
 		if err != nil {
 			return "", events.SafeReason(err)
 		}
-		return o.OrderID, nil
+		return events.PlacedID(o.OrderID), nil
 	}, handle)
 }

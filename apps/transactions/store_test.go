@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/events"
+	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/order"
 )
 
 // fakeState behaves like a Dapr state store over gRPC: a first-write save of an existing
@@ -52,21 +53,21 @@ func TestDaprDecisionsFirstDecisionStands(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, found)
 
-	first := decision{Outcome: events.OutcomePaid, ChargeID: "ch_1", DecidedAt: testNow}
+	first := decision{Outcome: order.OutcomePaid, ChargeID: "ch_1", DecidedAt: testNow}
 	got, err := s.Decide(ctx, orderID, first)
 	require.NoError(t, err)
 	assert.Equal(t, first.ChargeID, got.ChargeID)
 
 	// Another replica's later verdict does not replace it: the first one is returned.
-	got, err = s.Decide(ctx, orderID, decision{Outcome: events.OutcomeFailed, Reason: "bank_unavailable", DecidedAt: testNow.Add(time.Minute)})
+	got, err = s.Decide(ctx, orderID, decision{Outcome: order.OutcomeFailed, Reason: "bank_unavailable", DecidedAt: testNow.Add(time.Minute)})
 	require.NoError(t, err)
-	assert.Equal(t, events.OutcomePaid, got.Outcome)
+	assert.Equal(t, order.OutcomePaid, got.Outcome)
 	assert.Equal(t, "ch_1", got.ChargeID)
 
 	stored, found, err := s.Get(ctx, orderID)
 	require.NoError(t, err)
 	require.True(t, found)
-	assert.Equal(t, events.OutcomePaid, stored.Outcome)
+	assert.Equal(t, order.OutcomePaid, stored.Outcome)
 	assert.True(t, testNow.Equal(stored.DecidedAt))
 }
 
@@ -87,8 +88,9 @@ func (f *fakePubSub) PublishEvent(_ context.Context, pubsubName, topicName strin
 
 func TestDaprPublisherPublishCharged(t *testing.T) {
 	f := &fakePubSub{}
-	e := events.OrderCharged{OrderID: orderID, RestaurantName: "China city", Email: "dana@example.com", Currency: "ILS",
-		Card: events.Card{Brand: "visa", Last4: "4242"}, Outcome: events.OutcomePaid, ChargeID: "ch_1", DecidedAt: testNow}
+	e := events.OrderCharged{OrderID: orderID,
+		Details: order.Details{RestaurantName: "China city", Email: "dana@example.com", Currency: "ILS", Card: order.Card{Brand: "visa", Last4: "4242"}},
+		Charge:  order.Charge{Outcome: order.OutcomePaid, ChargeID: "ch_1", DecidedAt: testNow}}
 	require.NoError(t, (&daprPublisher{client: f}).PublishCharged(context.Background(), e))
 	assert.Equal(t, events.PubSub, f.pubsub)
 	assert.Equal(t, events.TopicOrderConfirm, f.topic)

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"testing"
 	"time"
+
+	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/order"
 )
 
 // Benchmarks of the event payloads every order crosses twice (encoded by one service,
@@ -11,24 +13,25 @@ import (
 
 func benchPlaced() OrderPlaced {
 	return OrderPlaced{
-		OrderID: "ord_01JDQ4ZK7Y3N8V6T2R9W5XHCBA", RestaurantID: "china-city", RestaurantName: "China city",
-		Email: "dana@example.com",
-		Items: []Item{
-			{MenuItemID: "m1", Name: "Spring rolls", Quantity: 2, UnitPrice: 650},
-			{MenuItemID: "m2", Name: "Kung pao chicken", Quantity: 1, UnitPrice: 5400},
+		OrderID: "ord_01JDQ4ZK7Y3N8V6T2R9W5XHCBA",
+		Details: order.Details{RestaurantID: "china-city", RestaurantName: "China city",
+			Email: "dana@example.com",
+			Items: []order.Item{
+				{MenuItemID: "m1", Name: "Spring rolls", Quantity: 2, UnitPrice: 650},
+				{MenuItemID: "m2", Name: "Kung pao chicken", Quantity: 1, UnitPrice: 5400},
+			},
+			Total: 6700, Currency: "ILS",
+			Card:     order.Card{Token: "tok_abcdef123456", Brand: "visa", Last4: "4242"},
+			PlacedAt: time.Date(2026, 11, 27, 18, 0, 0, 0, time.UTC),
 		},
-		Total: 6700, Currency: "ILS",
-		Card:     Card{Token: "tok_abcdef123456", Brand: "visa", Last4: "4242"},
-		PlacedAt: time.Date(2026, 11, 27, 18, 0, 0, 0, time.UTC),
 	}
 }
 
 func benchCharged() OrderCharged {
 	p := benchPlaced()
 	return OrderCharged{
-		OrderID: p.OrderID, RestaurantName: p.RestaurantName, Email: p.Email, Items: p.Items,
-		Total: p.Total, Currency: p.Currency, Card: Card{Brand: "visa", Last4: "4242"},
-		Outcome: OutcomePaid, ChargeID: "ch_0123456789", DecidedAt: p.PlacedAt.Add(time.Second),
+		OrderID: p.OrderID, Details: p.Public(),
+		Charge: order.Charge{Outcome: order.OutcomePaid, ChargeID: "ch_0123456789", DecidedAt: p.PlacedAt.Add(time.Second)},
 	}
 }
 

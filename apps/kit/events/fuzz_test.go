@@ -5,10 +5,16 @@ import (
 	"math/big"
 	"regexp"
 	"testing"
+
+	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/order"
 )
 
-// cardNumber finds 13 to 19 digits in a row, the shape of a card number.
-var cardNumber = regexp.MustCompile(`[0-9]{13,19}`)
+// The test's own shapes of what an accepted event holds.
+var (
+	cardNumber = regexp.MustCompile(`[0-9]{13,19}`)
+	token      = regexp.MustCompile(`^tok_[0-9a-zA-Z_]{4,64}$`)
+	last4      = regexp.MustCompile(`^[0-9]{4}$`)
+)
 
 // FuzzDecodeOrderPlaced: any bytes decode or are refused with ErrMalformed, without a
 // panic; whatever is accepted is an event the consumers can trust.
@@ -25,7 +31,7 @@ func FuzzDecodeOrderPlaced(f *testing.F) {
 			return
 		}
 		checkAccepted(t, o.OrderID, o.Email, o.Items, o.Total, o.Currency)
-		if !tokenPattern.MatchString(o.Card.Token) || cardNumber.MatchString(o.Card.Token) || !last4Pattern.MatchString(o.Card.Last4) {
+		if !token.MatchString(o.Card.Token) || cardNumber.MatchString(o.Card.Token) || !last4.MatchString(o.Card.Last4) {
 			t.Fatalf("accepted card %+v", o.Card)
 		}
 		if o.PlacedAt.IsZero() {
@@ -49,16 +55,49 @@ func FuzzDecodeOrderCharged(f *testing.F) {
 			return
 		}
 		checkAccepted(t, o.OrderID, o.Email, o.Items, o.Total, o.Currency)
-		switch o.Outcome {
-		case OutcomePaid, OutcomeDeclined, OutcomeFailed:
-		default:
-			t.Fatalf("accepted outcome %q", o.Outcome)
-		}
-		if o.Card.Token != "" || !last4Pattern.MatchString(o.Card.Last4) {
+		checkDecision(t, o.Charge)
+		if o.Card.Token != "" || !last4.MatchString(o.Card.Last4) {
 			t.Fatalf("accepted card %+v", o.Card)
 		}
 		roundTrip(t, o, DecodeOrderCharged)
 	})
+}
+
+// FuzzDecodeOrderNotified is the same for `order_notified`.
+func FuzzDecodeOrderNotified(f *testing.F) {
+	f.Add([]byte(validNotified))
+	f.Add([]byte(`{"orderId":"ord_0123456789","outcome":"paid","delivery":"rejected","smtpCode":"550"}`))
+	f.Add([]byte(`[]`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		o, err := DecodeOrderNotified(data)
+		if err != nil {
+			if !isMalformed(err) {
+				t.Fatalf("error %v is not ErrMalformed", err)
+			}
+			return
+		}
+		checkAccepted(t, o.OrderID, o.Email, o.Items, o.Total, o.Currency)
+		checkDecision(t, o.Charge)
+		if o.Card.Token != "" || !last4.MatchString(o.Card.Last4) {
+			t.Fatalf("accepted card %+v", o.Card)
+		}
+		if !(o.Delivery == "sent" && o.SMTPCode == "") && !(o.Delivery == "rejected" && regexp.MustCompile(`^5[0-9]{2}$`).MatchString(o.SMTPCode)) {
+			t.Fatalf("accepted delivery %q with code %q", o.Delivery, o.SMTPCode)
+		}
+		roundTrip(t, o, DecodeOrderNotified)
+	})
+}
+
+func checkDecision(t *testing.T, c order.Charge) {
+	t.Helper()
+	switch c.Outcome {
+	case order.OutcomePaid, order.OutcomeDeclined, order.OutcomeFailed:
+	default:
+		t.Fatalf("accepted outcome %q", c.Outcome)
+	}
+	if c.RefundID != "" && (c.Outcome != order.OutcomeFailed || c.ChargeID == "") {
+		t.Fatalf("accepted refund %+v", c)
+	}
 }
 
 func isMalformed(err error) bool {
@@ -75,12 +114,12 @@ func isMalformed(err error) bool {
 	return false
 }
 
-func checkAccepted(t *testing.T, id, email string, items []Item, total int64, currency string) {
+func checkAccepted(t *testing.T, id, email string, items []order.Item, total int64, currency string) {
 	t.Helper()
-	if !ValidOrderID(id) {
+	if !order.ValidID(id) {
 		t.Fatalf("accepted order id %q", id)
 	}
-	if ValidateEmail(email) != nil {
+	if order.ValidateEmail(email) != nil {
 		t.Fatalf("accepted email %q", email)
 	}
 	// The sum in big integers: a total that only matches after int64 wrap-around is wrong.

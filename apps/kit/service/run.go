@@ -13,6 +13,8 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/card"
 )
 
 // Main is the whole of a service's main function: it builds the JSON logger, cancels the
@@ -30,25 +32,25 @@ func Main(name string, run func(ctx context.Context, log *slog.Logger) error) {
 }
 
 // NewLogger returns a JSON slog logger tagged with the service name whose output has every
-// card-number-like digit run masked (see Redact), whatever a caller passes it.
+// card-number-like digit run masked (see card.Redact), whatever a caller passes it.
 func NewLogger(w io.Writer, name string) *slog.Logger {
 	h := slog.NewJSONHandler(w, &slog.HandlerOptions{
 		Level: logLevel(),
 		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
 			switch a.Value.Kind() {
 			case slog.KindString:
-				if s := a.Value.String(); hasLongDigitRun(s) {
-					a.Value = slog.StringValue(Redact(s))
+				if r := card.Redact(a.Value.String()); r != a.Value.String() {
+					a.Value = slog.StringValue(r)
 				}
 			case slog.KindAny, slog.KindInt64, slog.KindUint64, slog.KindFloat64:
 				if err, ok := a.Value.Any().(error); ok {
-					a.Value = slog.StringValue(Redact(err.Error()))
+					a.Value = slog.StringValue(card.Redact(err.Error()))
 					break
 				}
 				// A number, struct or map is written as JSON: check that text, so a card
 				// number held in one is masked too (the value then logs as a string).
-				if b, err := json.Marshal(a.Value.Any()); err == nil && hasLongDigitRun(string(b)) {
-					if s := Redact(string(b)); s != string(b) {
+				if b, err := json.Marshal(a.Value.Any()); err == nil {
+					if s := card.Redact(string(b)); s != string(b) {
 						a.Value = slog.StringValue(s)
 					}
 				}

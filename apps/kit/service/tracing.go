@@ -374,40 +374,6 @@ func (c metadataCarrier) Keys() []string {
 	return keys
 }
 
-// TracingTransport makes each request through base a client span called name that the
-// request's traceparent header continues (replacing one a caller set by hand), e.g. the
-// transition reports that orderstatus sends through the sidecar.
-func TracingTransport(name string, base http.RoundTripper) http.RoundTripper {
-	if base == nil {
-		base = http.DefaultTransport
-	}
-	return roundTripper{name: name, base: base}
-}
-
-type roundTripper struct {
-	name string
-	base http.RoundTripper
-}
-
-func (t roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
-	ctx, span := tracer().Start(req.Context(), t.name, trace.WithSpanKind(trace.SpanKindClient),
-		trace.WithAttributes(attribute.String("http.request.method", req.Method), attribute.String("url.path", req.URL.Path)))
-	defer span.End()
-	out := req.Clone(ctx)
-	otel.GetTextMapPropagator().Inject(ctx, propagation.HeaderCarrier(out.Header))
-	resp, err := t.base.RoundTrip(out)
-	if err != nil {
-		span.RecordError(err)
-		span.SetStatus(codes.Error, "request failed")
-		return nil, err
-	}
-	span.SetAttributes(attribute.Int("http.response.status_code", resp.StatusCode))
-	if resp.StatusCode >= 400 {
-		span.SetStatus(codes.Error, http.StatusText(resp.StatusCode))
-	}
-	return resp, nil
-}
-
 // TraceIDOf returns the trace id of the span in ctx, or "" when there is none, for log
 // lines that have no traceparent header to read it from.
 func TraceIDOf(ctx context.Context) string {

@@ -227,39 +227,6 @@ func TestDaprClientSpansCarryTheTraceToTheSidecar(t *testing.T) {
 	})
 }
 
-// recordingTransport is a fake RoundTripper that keeps the requests it was given.
-type recordingTransport struct{ reqs []*http.Request }
-
-func (rt *recordingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	rt.reqs = append(rt.reqs, r)
-	return &http.Response{StatusCode: http.StatusConflict, Body: io.NopCloser(http.NoBody), Header: http.Header{}}, nil
-}
-
-func TestTracingTransportReplacesAHandSetTraceparent(t *testing.T) {
-	rec := recordSpans(t)
-	base := &recordingTransport{}
-	client := &http.Client{Transport: TracingTransport("report transition", base)}
-	ctx, parent := otel.Tracer("test").Start(context.Background(), "consume order")
-	defer parent.End()
-
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://127.0.0.1:3502/v1.0/invoke/api/method/internal/orders/ord_1/transitions", nil)
-	require.NoError(t, err)
-	req.Header.Set("traceparent", incoming) // what orderstatus sets from the event
-	resp, err := client.Do(req)
-	require.NoError(t, err)
-	_ = resp.Body.Close()
-
-	spans := rec.ended()
-	require.Len(t, spans, 1)
-	s := spans[0]
-	assert.Equal(t, "report transition", s.Name())
-	assert.Equal(t, parent.SpanContext().SpanID(), s.Parent().SpanID())
-	assert.Equal(t, codes.Error, s.Status().Code, "a 409 is a failed report")
-	require.Len(t, base.reqs, 1)
-	assert.Equal(t, "00-"+s.SpanContext().TraceID().String()+"-"+s.SpanContext().SpanID().String()+"-01", base.reqs[0].Header.Get("traceparent"))
-	assert.Equal(t, incoming, req.Header.Get("traceparent"), "the caller's request is not modified")
-}
-
 func TestInstrumentTopic(t *testing.T) {
 	rec := recordSpans(t)
 	cases := []struct {

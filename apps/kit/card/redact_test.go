@@ -1,23 +1,21 @@
-package service
+package card
 
 import (
-	"encoding/json"
-	"errors"
-	"fmt"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/card/cardtest"
 )
 
 func TestRedact(t *testing.T) {
-	visa16 := withCheckDigit("424242424242424")
-	amex15 := withCheckDigit("37828224631000")
-	visa13 := withCheckDigit("422222222222")
-	long19 := withCheckDigit("620000000000000000")
+	visa16 := cardtest.WithCheckDigit("424242424242424")
+	amex15 := cardtest.WithCheckDigit("37828224631000")
+	visa13 := cardtest.WithCheckDigit("422222222222")
+	long19 := cardtest.WithCheckDigit("620000000000000000")
 	notLuhn := "1234567812345678" // no window of it passes Luhn
-	require.Empty(t, cardRuns(notLuhn))
+	require.Empty(t, cardtest.Runs(notLuhn))
 
 	tests := []struct {
 		name string
@@ -48,7 +46,7 @@ func TestRedact(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			got := Redact(tc.in)
 			assert.Equal(t, tc.want, got)
-			assert.Empty(t, cardRuns(got), "a card number survived")
+			assert.Empty(t, cardtest.Runs(got), "a card number survived")
 		})
 	}
 }
@@ -56,8 +54,8 @@ func TestRedact(t *testing.T) {
 // Two cards side by side, as a careless "cards: A B" log line would hold them, read as one
 // run of digits: both must be masked, not only the first window found.
 func TestRedactSeveralCardsInOneRun(t *testing.T) {
-	a := withCheckDigit("424242424242424")
-	b := withCheckDigit("411111111111111")
+	a := cardtest.WithCheckDigit("424242424242424")
+	b := cardtest.WithCheckDigit("411111111111111")
 	tests := []struct{ name, in string }{
 		{"separated by a space", "cards " + a + " " + b},
 		{"separated by a dash", a + "-" + b},
@@ -70,61 +68,9 @@ func TestRedactSeveralCardsInOneRun(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			got := Redact(tc.in)
-			assert.Empty(t, cardRuns(got), "output %q", got)
+			assert.Empty(t, cardtest.Runs(got), "output %q", got)
 			assert.NotContains(t, got, a[:12])
 			assert.NotContains(t, got, b[:12])
 		})
 	}
-}
-
-func TestNewLoggerRedactsEveryKindOfValue(t *testing.T) {
-	card := withCheckDigit("400000000000000")
-	type payload struct {
-		Number string `json:"number"`
-	}
-	tests := []struct {
-		name string
-		log  func(l interface {
-			Info(string, ...any)
-		})
-	}{
-		{"message", func(l interface{ Info(string, ...any) }) { l.Info("charging " + card) }},
-		{"string attribute", func(l interface{ Info(string, ...any) }) { l.Info("x", "card", card) }},
-		{"error attribute", func(l interface{ Info(string, ...any) }) {
-			l.Info("x", "error", fmt.Errorf("bank: %w", errors.New("card "+card+" refused")))
-		}},
-		{"integer attribute", func(l interface{ Info(string, ...any) }) {
-			var n int64
-			_, _ = fmt.Sscan(card, &n)
-			l.Info("x", "number", n)
-		}},
-		{"struct attribute", func(l interface{ Info(string, ...any) }) { l.Info("x", "body", payload{Number: card}) }},
-		{"grouped attribute", func(l interface{ Info(string, ...any) }) {
-			l.Info("x", "req", map[string]string{"creditCard": card})
-		}},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			log, buf := testLogger(t)
-			tc.log(log)
-			out := buf.String()
-			require.NotEmpty(t, out)
-			var line map[string]any
-			require.NoError(t, json.Unmarshal([]byte(out), &line), "one JSON line")
-			assert.Equal(t, "test", line["service"])
-			assert.NotContains(t, out, card[:12])
-			assert.Empty(t, cardRuns(out))
-			assert.Contains(t, out, card[12:], "the last four digits stay for support")
-		})
-	}
-}
-
-func TestNewLoggerLeavesOrdinaryValuesAlone(t *testing.T) {
-	log, buf := testLogger(t)
-	log.Info("order accepted", "orderId", "ord_01jd8xq3v7k2m9p4r6t8w0y2za", "total", 1300, "at", "2026-11-27T18:00:00Z")
-	out := buf.String()
-	for _, want := range []string{"ord_01jd8xq3v7k2m9p4r6t8w0y2za", `"total":1300`, "2026-11-27T18:00:00Z"} {
-		assert.Contains(t, out, want)
-	}
-	assert.NotContains(t, strings.ToLower(out), "***")
 }

@@ -1,4 +1,4 @@
-package service
+package card
 
 // Redact masks every run of 13 to 19 digits (optionally split by spaces or dashes, one or
 // several, as card numbers are written and mistyped: "4242 4242", "4242  4242", "4242 - 4242")
@@ -61,20 +61,7 @@ func maskRun(b []byte, pos []int) {
 }
 
 func luhnAt(b []byte, pos []int) bool {
-	sum := 0
-	double := false
-	for k := len(pos) - 1; k >= 0; k-- {
-		d := int(b[pos[k]] - '0')
-		if double {
-			d *= 2
-			if d > 9 {
-				d -= 9
-			}
-		}
-		sum += d
-		double = !double
-	}
-	return sum%10 == 0
+	return luhnOf(len(pos), func(k int) byte { return b[pos[k]] })
 }
 
 func hasLongDigitRun(s string) bool {
