@@ -82,9 +82,10 @@ func TestHostileWorld(t *testing.T) {
 		}
 		reached.emails = len(s.Mail.All(t))
 		assert.Zero(t, reached.emails, "no email was sent")
-		reached.records = stack.TopicSize(t, "order") + stack.TopicSize(t, "order_confirm")
+		reached.records = stack.TopicSize(t, "order") + stack.TopicSize(t, "order_confirm") + stack.TopicSize(t, "order_notified")
 		assert.Zero(t, stack.TopicSize(t, "order"), "no order was published")
 		assert.Zero(t, stack.TopicSize(t, "order_confirm"), "no order outcome was published")
+		assert.Zero(t, stack.TopicSize(t, "order_notified"), "no email's fate was published")
 	})
 
 	attack("the order rate limit holds for every spelling", func(t *testing.T) { rateLimitHolds(t) })
@@ -129,7 +130,7 @@ func attackTable(rows []attackRow, r reachedCount) string {
 	}
 	fmt.Fprintf(&b, "| all | %d | |\n\n", total)
 	fmt.Fprintf(&b, "reached: bank charges %d, bank faults changed %v, requests served by transactions or email %d, "+
-		"API requests off its public routes %d, emails %d, records on order and order_confirm %d\n",
+		"API requests off its public routes %d, emails %d, records on order, order_confirm and order_notified %d\n",
 		r.charges, r.faultsChanged, r.consumers, r.apiOffRoute, r.emails, r.records)
 	return b.String()
 }
@@ -175,6 +176,7 @@ func headersCannotSteer(t *testing.T) {
 		{"app id: the bank's fault admin", map[string]string{"Dapr-App-Id": "http://127.0.0.1:5100/v1/admin/faults#"}},
 		{"app id: the transactions app's subscription route", map[string]string{"dapr-app-id": "http://127.0.0.1:5001/events/order#"}},
 		{"app id: the email app's subscription route", map[string]string{"dapr-app-id": "http://127.0.0.1:5002/events/order-confirm#"}},
+		{"app id: the API's own subscription route", map[string]string{"dapr-app-id": "http://127.0.0.1:5000/events/order-notified#"}},
 		{"app id: the transactions sidecar's publish API", map[string]string{"dapr-app-id": "http://127.0.0.1:3502/v1.0/publish/pubsub/order_confirm#"}},
 		{"app id: the API sidecar's state API", map[string]string{"dapr-app-id": "http://127.0.0.1:3501/v1.0/state/orderstore/x#"}},
 		{"app id: mailpit", map[string]string{"dapr-app-id": "http://127.0.0.1:8025/api/v1/messages#"}},
@@ -278,7 +280,7 @@ func onlyPublicRoutes(t *testing.T) {
 		"/api%2Finternal%2Forders%2Fx%2Ftransitions", "/api/restaurants/..%2F..%2Finternal%2Forders%2Fx%2Ftransitions",
 		"/api/restaurants/%2e%2e/%2e%2e/internal", "/api/restaurants/%c0%ae%c0%ae/internal",
 		"/API/orders", "/Api/Search", "/api/ORDERS", "/api/Styles", "/API/INTERNAL/orders/x/transitions",
-		"/api/events/order", "/api/events/order-confirm", "/api/v1.0/invoke/bank/method/v1/ledger",
+		"/api/events/order", "/api/events/order-confirm", "/api/events/order-notified", "/api/v1.0/invoke/bank/method/v1/ledger",
 		"/api/v1.0/invoke/transactions/method/events/order", "/api/v1.0/publish/pubsub/order",
 		"/api/healthz", "/api/readyz", "/api/metrics", "/api/search/", "/api/styles/", "/api/restaurants/",
 		"/api/restaurants/china-city/", "/api/restaurants/china-city/menu", "/api/orders/ord_x/transitions",

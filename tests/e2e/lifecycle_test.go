@@ -155,7 +155,7 @@ func TestOrderLifecycle(t *testing.T) {
 
 	t.Run("no full card number in any topic, log or state", func(t *testing.T) {
 		cards := []string{"4242424242424242", "5555555555554444", "4000000000000119", "4000000000000002"}
-		for _, topic := range []string{"order", "order_confirm", "order-dlq", "order_confirm-dlq"} {
+		for _, topic := range []string{"order", "order_confirm", "order_notified", "order-dlq", "order_confirm-dlq", "order_notified-dlq"} {
 			for _, rec := range stack.ReadTopic(t, topic) {
 				for _, c := range cards {
 					require.NotContains(t, string(rec.Value), c, "topic %s", topic)

@@ -126,10 +126,13 @@ func TestLockedDown(t *testing.T) {
 		{"an app refuses the Dapr token in place of its own", http.MethodGet, stack.APIURL + "/styles", nil, dapr("api"), 401},
 		{"an app serves its sidecar's token", http.MethodGet, stack.APIURL + "/styles", nil, map[string]string{"dapr-api-token": s.AppAPIToken("api")}, 200},
 		{"an app's probes stay open", http.MethodGet, stack.APIURL + "/healthz", nil, nil, 200},
-		{"the consumers' internal route is refused to the browser", http.MethodPost, stack.WebURL + "/api/internal/orders/ord_x/transitions", []byte(`{}`), nil, 404},
+		{"the old status route is refused to the browser", http.MethodPost, stack.WebURL + "/api/internal/orders/ord_x/transitions", []byte(`{}`), nil, 404},
+		{"the API's event routes are refused to the browser", http.MethodPost, stack.WebURL + "/api/events/order-notified", orderEvent, nil, 404},
+		{"the API no longer serves status reports", http.MethodPost, "http://127.0.0.1:3502/v1.0/invoke/api/method/internal/orders/ord_x/transitions", []byte(`{}`), dapr("transactions"), 404},
 		{"transactions may not publish orders", http.MethodPost, "http://127.0.0.1:3502/v1.0/publish/pubsub/order", orderEvent, dapr("transactions"), 403},
 		{"the API's token does not publish through another sidecar", http.MethodPost, "http://127.0.0.1:3502/v1.0/publish/pubsub/order", orderEvent, dapr("api"), 401},
-		{"email may not publish anything but its dead letters", http.MethodPost, "http://127.0.0.1:3503/v1.0/publish/pubsub/order_confirm", orderEvent, dapr("email"), 403},
+		{"email may not publish order_confirm", http.MethodPost, "http://127.0.0.1:3503/v1.0/publish/pubsub/order_confirm", orderEvent, dapr("email"), 403},
+		{"transactions may not publish order_notified", http.MethodPost, "http://127.0.0.1:3502/v1.0/publish/pubsub/order_notified", orderEvent, dapr("transactions"), 403},
 		{"the frontend's sidecar has no pub/sub at all", http.MethodPost, "http://127.0.0.1:3500/v1.0/publish/pubsub/order", orderEvent, dapr("frontend"), 404},
 	}
 	for _, c := range cases {
@@ -141,8 +144,8 @@ func TestLockedDown(t *testing.T) {
 	assert.Equal(t, int64(0), stack.TopicSize(t, "order"), "no refused publish reached the broker")
 
 	// nginx → frontend sidecar → API sidecar → API → `order` → transactions (the bank
-	// binding) → `order_confirm` → email (SMTP binding, the API's status route): each hop
-	// with the tokens of the app it leaves and the app it reaches.
+	// binding) → `order_confirm` → email (SMTP binding) and the API → `order_notified` →
+	// the API: each hop with the tokens of the app it leaves and the app it reaches.
 	t.Run("an order still goes through every app", func(t *testing.T) {
 		id := place(t, `{"restaurant":"China city","email":"locked@example.com","creditCard":"4242 4242 4242 4242"}`, nil)
 		o := stack.WaitFinal(t, id, 30*time.Second)

@@ -23,7 +23,7 @@ import (
 )
 
 // Dead-letter topics and the topics their events came from (tools/cmd/dlq).
-var deadLetterTopics = map[string]string{"order-dlq": "order", "order_confirm-dlq": "order_confirm"}
+var deadLetterTopics = map[string]string{"order-dlq": "order", "order_confirm-dlq": "order_confirm", "order_notified-dlq": "order_notified"}
 
 // deadLetterReplay is issue 14's "dead letters have a way home": mailpit is down for longer
 // than the retry budget, so the email sidecar dead-letters the confirmations it cannot

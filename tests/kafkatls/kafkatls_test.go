@@ -199,9 +199,11 @@ spec:
 	}
 	tlsOpt := kgo.DialTLSConfig(tlsConfig.Clone())
 
-	t.Run("api's credentials write order and nothing else", func(t *testing.T) {
-		require.NoError(t, produce(t, "order", tlsOpt, sasl("api-kafka", passwords["api-kafka"])))
-		for _, topic := range []string{"order_confirm", "order-dlq", "order_confirm-dlq"} {
+	t.Run("api's credentials write order and its subscriptions' dead letters, nothing else", func(t *testing.T) {
+		for _, topic := range []string{"order", "order_confirm-dlq", "order_notified-dlq"} {
+			require.NoError(t, produce(t, topic, tlsOpt, sasl("api-kafka", passwords["api-kafka"])), topic)
+		}
+		for _, topic := range []string{"order_confirm", "order_notified", "order-dlq"} {
 			err := produce(t, topic, tlsOpt, sasl("api-kafka", passwords["api-kafka"]))
 			assert.True(t, errors.Is(err, kerr.TopicAuthorizationFailed), "%s: %v", topic, err)
 		}

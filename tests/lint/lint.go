@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -336,8 +337,8 @@ type Policy struct {
 // OrderChain is the policy of docs/ARCHITECTURE.md.
 var OrderChain = Policy{
 	PubSub:      "pubsub",
-	Publishers:  map[string]string{"order": "api", "order_confirm": "transactions"},
-	Subscribers: map[string][]string{"transactions": {"order"}, "email": {"order_confirm"}},
+	Publishers:  map[string]string{"order": "api", "order_confirm": "transactions", "order_notified": "email"},
+	Subscribers: map[string][]string{"api": {"order_confirm", "order_notified"}, "transactions": {"order"}, "email": {"order_confirm"}},
 }
 
 // transactionalStores are the state stores whose components-contrib implementation
@@ -558,15 +559,16 @@ func checkSubscriptions(r *Resources, apps *Apps, p Policy, ps Component) []stri
 				continue
 			}
 			servers := apps.Routes[route]
+			// Several apps may share a route and a subscription (the API and email both
+			// consume order_confirm at /events/order-confirm, each in its own consumer
+			// group): the subscription's scopes are then exactly the apps serving it.
 			switch {
 			case len(servers) == 0:
 				add("%s: no app serves route %q", s.File, route)
-			case len(servers) > 1:
-				add("%s: route %q is served by several apps %v", s.File, route, servers)
-			default:
-				if len(s.Scopes) != 1 || s.Scopes[0] != servers[0] {
-					add("%s: subscription %q is scoped to %v but %q serves %s", s.File, name, s.Scopes, servers[0], route)
-				}
+			case !sameSet(s.Scopes, servers) && len(servers) == 1:
+				add("%s: subscription %q is scoped to %v but %q serves %s", s.File, name, s.Scopes, servers[0], route)
+			case !sameSet(s.Scopes, servers):
+				add("%s: subscription %q is scoped to %v but %v serve %s", s.File, name, s.Scopes, servers, route)
 			}
 		}
 		for _, app := range s.Scopes {
@@ -576,6 +578,14 @@ func checkSubscriptions(r *Resources, apps *Apps, p Policy, ps Component) []stri
 		}
 	}
 	return out
+}
+
+// sameSet reports whether a and b hold the same strings, in any order.
+func sameSet(a, b []string) bool {
+	x, y := slices.Clone(a), slices.Clone(b)
+	slices.Sort(x)
+	slices.Sort(y)
+	return slices.Equal(x, y)
 }
 
 func checkInboundRetry(r *Resources, p Policy) []string {

@@ -63,11 +63,12 @@ func TestOneOrderIsObservableEndToEnd(t *testing.T) {
 			{"api", "publish order"},                          // publishing `order` ...
 			{"transactions", "consume order"},                 // ... and consuming it
 			{"transactions", "binding bank post /v1/charges"}, // the bank call
-			{"transactions", "report transition"},             // paid, reported to the API
 			{"transactions", "publish order_confirm"},         // publishing `order_confirm` ...
-			{"email", "consume order_confirm"},                // ... and consuming it
+			{"email", "consume order_confirm"},                // ... and consuming it, to email
+			{"api", "consume order_confirm"},                  // ... and to show "paid"
 			{"email", "binding smtp create"},                  // the SMTP call
-			{"email", "report transition"},                    // confirmed, reported to the API
+			{"email", "publish order_notified"},               // publishing `order_notified` ...
+			{"api", "consume order_notified"},                 // ... and consuming it: "confirmed"
 		}
 		var tr jaegerTrace
 		missing := func() []string {
@@ -140,21 +141,24 @@ func TestOneOrderIsObservableEndToEnd(t *testing.T) {
 			{"confirmed", "api", `kafkarestaurants_orders_total{status="confirmed"}`, 1},
 			{"order-to-email latency observed", "api", `kafkarestaurants_order_completion_seconds_count{status="confirmed"}`, 1},
 			{"POST /orders answered 202", "api", `kafkarestaurants_http_requests_total{code="202",method="POST",route="/orders"}`, 1},
-			{"transitions reported", "api", `kafkarestaurants_http_requests_total{code="200",method="POST",route="/internal/orders/{id}/transitions"}`, 2}, // paid, then confirmed
+			{"order_confirm consumed by the API", "api", `kafkarestaurants_event_processing_duration_seconds_count{result="SUCCESS",topic="order_confirm"}`, 1},
+			{"order_notified consumed by the API", "api", `kafkarestaurants_event_processing_duration_seconds_count{result="SUCCESS",topic="order_notified"}`, 1},
 			{"order consumed", "transactions", `kafkarestaurants_event_processing_duration_seconds_count{result="SUCCESS",topic="order"}`, 1},
 			{"card charged", "transactions", `kafkarestaurants_charge_duration_seconds_count{outcome="paid"}`, 1},
 			{"order_confirm consumed", "email", `kafkarestaurants_event_processing_duration_seconds_count{result="SUCCESS",topic="order_confirm"}`, 1},
 			{"email sent", "email", `kafkarestaurants_email_send_duration_seconds_count{outcome="sent"}`, 1},
 			{"api sidecar published one order", "api-dapr", `dapr_component_pubsub_egress_count{app_id="api",component="pubsub",namespace="",success="true",topic="order"}`, 1},
+			{"email sidecar published one notice", "email-dapr", `dapr_component_pubsub_egress_count{app_id="email",component="pubsub",namespace="",success="true",topic="order_notified"}`, 1},
 			{"email sidecar called SMTP once", "email-dapr", `dapr_component_output_binding_count{app_id="email",component="smtp",namespace="",operation="create",success="true"}`, 1},
 		}
 		var after map[string]map[string]float64
-		// The last counters move after the API already shows "confirmed" (the email
-		// handler records its result once it returns): wait for them, then compare.
-		stack.Eventually(t, 15*time.Second, "the email service's counters", func() bool {
+		// The last counters move after the API already shows "confirmed" (a handler
+		// records its result once it returns): wait for them, then compare.
+		stack.Eventually(t, 15*time.Second, "the email service's and the API's last counters", func() bool {
 			after = scrapeAll(t)
-			k := `kafkarestaurants_event_processing_duration_seconds_count{result="SUCCESS",topic="order_confirm"}`
-			return after["email"][k] > before["email"][k]
+			email := `kafkarestaurants_event_processing_duration_seconds_count{result="SUCCESS",topic="order_confirm"}`
+			api := `kafkarestaurants_event_processing_duration_seconds_count{result="SUCCESS",topic="order_notified"}`
+			return after["email"][email] > before["email"][email] && after["api"][api] > before["api"][api]
 		})
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
@@ -184,7 +188,7 @@ func TestOneOrderIsObservableEndToEnd(t *testing.T) {
 		for name, u := range sidecars {
 			for series := range scrape(t, u+"/metrics") {
 				assert.NotContains(t, series, id, "%s sidecar", name)
-				for _, r := range []string{"/orders/{id}", "/internal/orders/{id}/transitions"} {
+				for _, r := range []string{"/orders/{id}"} {
 					if strings.Contains(series, `path="`) && strings.Contains(series, r+`"`) {
 						routes[name+" "+r] = true
 					}
@@ -192,7 +196,6 @@ func TestOneOrderIsObservableEndToEnd(t *testing.T) {
 			}
 		}
 		assert.True(t, routes["frontend /orders/{id}"], "the status polls through nginx count under their route: %v", routes)
-		assert.True(t, routes["api /internal/orders/{id}/transitions"], "the transition reports count under their route: %v", routes)
 	})
 
 	t.Run("one scan of the logs follows the order through every service", func(t *testing.T) {

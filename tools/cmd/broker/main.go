@@ -3,7 +3,7 @@
 // cluster. It creates the topics the system uses up front, optionally keeps its log in a
 // data directory so messages survive a restart, and stops cleanly on SIGINT or SIGTERM.
 //
-//	broker -port 9092 -topics order:12,order_confirm:12,order-dlq:1,order_confirm-dlq:1 -data .data/kafka
+//	broker -port 9092 -topics order:12,order_confirm:12,order_notified:12,order-dlq:1,order_confirm-dlq:1,order_notified-dlq:1 -data .data/kafka
 //
 // With -tls-cert/-tls-key it serves TLS, and with -users it requires SCRAM-SHA-512 and
 // enforces each user's ACLs, as the cluster's tls listener does (auth.go; tests/kafkatls).
@@ -33,7 +33,7 @@ import (
 )
 
 // DefaultTopics are the topics of the order chain and their dead-letter topics.
-const DefaultTopics = "order:12,order_confirm:12,order-dlq:1,order_confirm-dlq:1"
+const DefaultTopics = "order:12,order_confirm:12,order_notified:12,order-dlq:1,order_confirm-dlq:1,order_notified-dlq:1"
 
 func main() {
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil)).With("service", "broker")

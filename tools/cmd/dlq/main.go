@@ -1,4 +1,5 @@
-// Command dlq lists and replays the dead-letter topics (order-dlq, order_confirm-dlq).
+// Command dlq lists and replays the dead-letter topics (order-dlq, order_confirm-dlq,
+// order_notified-dlq).
 //
 //	dlq list                      every dead-lettered event, oldest first
 //	dlq replay [-id EVENT_ID]     put events back on the topic they came from
@@ -36,11 +37,11 @@ import (
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
 
-	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/service"
+	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/card"
 )
 
 // dlqTopics maps each dead-letter topic to the topic its events came from.
-var dlqTopics = map[string]string{"order-dlq": "order", "order_confirm-dlq": "order_confirm"}
+var dlqTopics = map[string]string{"order-dlq": "order", "order_confirm-dlq": "order_confirm", "order_notified-dlq": "order_notified"}
 
 const replayGroup = "kafka-restaurants-dlq-replay"
 
@@ -74,7 +75,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 	if err != nil {
 		return err
 	}
-	topics := []string{"order-dlq", "order_confirm-dlq"}
+	topics := []string{"order-dlq", "order_confirm-dlq", "order_notified-dlq"}
 	if *topic != "" {
 		if _, ok := dlqTopics[*topic]; !ok {
 			return fmt.Errorf("unknown dead-letter topic %q", *topic)
@@ -217,7 +218,7 @@ func list(out io.Writer, letters []letter) error {
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "TOPIC\tOFFSET\tTIME\tEVENT ID\tTYPE\tDATA")
 	for _, l := range letters {
-		preview := service.Redact(string(l.Value))
+		preview := card.Redact(string(l.Value))
 		if len(preview) > 80 {
 			preview = preview[:80] + "…"
 		}

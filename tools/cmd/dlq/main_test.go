@@ -25,7 +25,7 @@ import (
 
 func broker(t *testing.T) (string, *kgo.Client) {
 	t.Helper()
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "order", "order_confirm", "order-dlq", "order_confirm-dlq"))
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "order", "order_confirm", "order_notified", "order-dlq", "order_confirm-dlq", "order_notified-dlq"))
 	require.NoError(t, err)
 	t.Cleanup(c.Close)
 	addr := c.ListenAddrs()[0]
@@ -90,7 +90,7 @@ func TestBadUsage(t *testing.T) {
 func TestTLSAndSCRAM(t *testing.T) {
 	dir := t.TempDir()
 	serverTLS, caFile := selfSigned(t, dir)
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "order", "order_confirm", "order-dlq", "order_confirm-dlq"),
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "order", "order_confirm", "order_notified", "order-dlq", "order_confirm-dlq", "order_notified-dlq"),
 		kfake.TLS(serverTLS), kfake.EnableSASL(), kfake.Superuser("SCRAM-SHA-512", "dlq-kafka", "s3cret"))
 	require.NoError(t, err)
 	t.Cleanup(c.Close)
