@@ -20,9 +20,11 @@ import (
 // chart's suspended CronJobs, started by hand as a user does, list and replay a dead letter
 // with the Kafka address, credentials and NetworkPolicy the chart gives them. The dead
 // letter is the confirmation of an order that was already emailed, written onto
-// order_confirm-dlq through the email app's own sidecar (the one publisher of that topic):
-// the replay redelivers it, the email service finds the email sent and sends nothing, and a
-// second replay Job replays nothing. (That a replay brings stranded orders home — an outage
+// order_confirm-dlq through the email app's own sidecar (a subscriber of order_confirm, so
+// one of the topic's two publishers, with the API): the replay redelivers it to both
+// subscribers, the email service finds the email sent and sends nothing, the API keeps the
+// order confirmed (a `paid` after `confirmed` is old news), and a second replay Job
+// replays nothing. (That a replay brings stranded orders home — an outage
 // longer than the retry budget, every charged order emailed once afterwards — is
 // tests/faults' dead-letter-replay on the local stack; waiting out the cluster's 3.5-minute
 // budget here would double the cluster run.)
@@ -78,6 +80,17 @@ func TestDeadLetterReplayJobs(t *testing.T) {
 
 	again := runJob(t, "dlq-replay")
 	assert.Contains(t, again, "0 replayed", "a second replay Job replayed a dead letter again")
+
+	after := stack.Do(t, http.MethodGet, sys.Web+"/api/orders/"+id, nil, map[string]string{"Cache-Control": "no-cache"})
+	require.Equal(t, http.StatusOK, after.Status, "%s", after.Body)
+	var final stack.Order
+	after.JSON(t, &final)
+	var steps []string
+	for _, s := range final.Timeline {
+		steps = append(steps, s.Status)
+	}
+	assert.Equal(t, "confirmed", final.Status, "the API took the replayed confirmation as news")
+	assert.Equal(t, []string{"accepted", "paid", "confirmed"}, steps, "the replay changed the order's timeline")
 
 	assert.Len(t, sys.Mail.Search(t, id), 1, "emails for %s after the replays", id)
 	charged := 0

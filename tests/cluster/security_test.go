@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os/exec"
 	"path/filepath"
@@ -65,7 +66,8 @@ func secretValue(t *testing.T, ns, name, key string) string {
 // The frontend's sidecar, asked directly (as nginx asks it), may invoke only the API's
 // public routes: Dapr's access control, at the callee's sidecar, decides on the caller's
 // SPIFFE identity from its Sentry-issued mTLS certificate — so the allowed calls show
-// that sidecars talk over mTLS, and the refused ones that the policy holds.
+// that sidecars talk over mTLS, and the refused ones that the policy holds. Among them
+// the API's event routes: the frontend cannot forge an order's progress.
 func TestSidecarMTLSAndAccessControl(t *testing.T) {
 	mtls := strings.TrimSpace(string(kubectl(t, "-n", daprNS, "get", "configurations.dapr.io", "daprsystem", "-o", "jsonpath={.spec.mtls.enabled}")))
 	assert.Equal(t, "true", mtls, "Dapr's system Configuration must keep mTLS on")
@@ -93,7 +95,9 @@ func TestSidecarMTLSAndAccessControl(t *testing.T) {
 		{"search", http.MethodGet, "/v1.0/invoke/api/method/search?restaurant_style=Chinese", true, true},
 		{"styles", http.MethodGet, "/v1.0/invoke/api/method/styles", true, true},
 		{"an order's status", http.MethodGet, "/v1.0/invoke/api/method/orders/ord_doesnotexist", true, true},
-		{"the API's internal transitions", http.MethodPost, "/v1.0/invoke/api/method/internal/orders/x/transitions", true, false},
+		{"the API's old internal transitions", http.MethodPost, "/v1.0/invoke/api/method/internal/orders/x/transitions", true, false},
+		{"the API's order_confirm route", http.MethodPost, "/v1.0/invoke/api/method/events/order-confirm", true, false},
+		{"the API's order_notified route", http.MethodPost, "/v1.0/invoke/api/method/events/order-notified", true, false},
 		{"the API's readiness", http.MethodGet, "/v1.0/invoke/api/method/readyz", true, false},
 		{"DELETE of an order", http.MethodDelete, "/v1.0/invoke/api/method/orders/x", true, false},
 		// Other apps: the NetworkPolicy keeps the frontend's sidecar from their sidecars'
@@ -126,6 +130,60 @@ func TestSidecarMTLSAndAccessControl(t *testing.T) {
 				assert.Contains(t, []int{http.StatusUnauthorized, http.StatusForbidden}, status, "%s %s was not refused", tc.method, tc.path)
 			} else {
 				assert.Contains(t, []int{http.StatusForbidden, http.StatusInternalServerError}, status, "%s %s was not refused", tc.method, tc.path)
+			}
+		})
+	}
+}
+
+// No app but the frontend invokes the API: the consumers report an order's progress as
+// events (`order_confirm`, `order_notified`), so their sidecars, asked with their own Dapr
+// API tokens, are refused the API altogether, the transitions route they once called and
+// a public route alike. The chart closes that path twice: no NetworkPolicy lets a consumer
+// reach the API's sidecar, so the call fails at the caller (500); were the network open,
+// access control, which has no policy for them, would refuse it at the API's sidecar
+// (403). A call that reached the API would answer 404 (no such route) or 200.
+func TestOnlyTheFrontendInvokesTheAPI(t *testing.T) {
+	cases := []struct{ name, method, path string }{
+		{"the old transitions route", http.MethodPost, "/v1.0/invoke/api/method/internal/orders/x/transitions"},
+		{"an order's status", http.MethodGet, "/v1.0/invoke/api/method/orders/ord_doesnotexist"},
+		{"styles", http.MethodGet, "/v1.0/invoke/api/method/styles"},
+	}
+	// Longer than stack.HTTP's 15 s: a refused call may wait out the caller's invoke
+	// timeout and retries (the chart's Resiliency, about 25 s at most).
+	client := &http.Client{Timeout: 90 * time.Second}
+	do := func(t *testing.T, method, u, token string) (int, string) {
+		t.Helper()
+		var body io.Reader
+		if method == http.MethodPost {
+			body = strings.NewReader(`{"to":"confirmed"}`)
+		}
+		req, err := http.NewRequest(method, u, body)
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("dapr-api-token", token)
+		resp, err := client.Do(req)
+		require.NoError(t, err, "%s %s", method, u)
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for _, app := range []string{"transactions", "email"} {
+		t.Run(app, func(t *testing.T) {
+			ps := pods(t, appNS, "app.kubernetes.io/name="+app)
+			require.NotEmpty(t, ps, "no pod of %s", app)
+			sidecar := "http://" + portForward(t, appNS, ps[0].Metadata.Name, 3500)
+			token := secretValue(t, appNS, app+"-dapr-api-token", "token")
+			// The sidecar takes this token (its metadata API needs it): a refusal below is
+			// the invocation's, not a 401 for a wrong token.
+			status, body := do(t, http.MethodGet, sidecar+"/v1.0/metadata", token)
+			require.Equal(t, http.StatusOK, status, "%s's sidecar refused its own token: %s", app, body)
+			for _, tc := range cases {
+				t.Run(tc.name, func(t *testing.T) {
+					status, body := do(t, tc.method, sidecar+tc.path, token)
+					t.Logf("%s %s from %s's sidecar: %d %s", tc.method, tc.path, app, status, body)
+					assert.Contains(t, []int{http.StatusForbidden, http.StatusInternalServerError}, status,
+						"%s's sidecar invoked the API: %s %s answered %d %s", app, tc.method, tc.path, status, body)
+				})
 			}
 		})
 	}

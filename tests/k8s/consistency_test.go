@@ -473,7 +473,9 @@ func TestLocalComponentsMatchDaprSchemas(t *testing.T) {
 // The rules of issue 8 (configuration lint) over the chart: oldest offset, retries
 // never off, a dead-letter topic and bounded inbound retries for every subscription,
 // and the topics the components allow exist as KafkaTopics with 12 partitions for the
-// two order topics; the Kafka protocol version is the cluster's.
+// three event topics; the Kafka protocol version is the cluster's. Each app subscribes to
+// exactly the topics of the Subscriptions scoped to it, and may publish to their
+// dead-letter topics (daprd dead-letters an event as the app that failed it).
 func TestPubSubRulesAndTopics(t *testing.T) {
 	pairs := []struct{ app, kafka profile }{
 		{appProfiles[0], allProfiles[3]},
@@ -505,14 +507,27 @@ func TestPubSubRulesAndTopics(t *testing.T) {
 			for _, topic := range strings.Split(pubsub["allowedTopics"].(string), ",") {
 				assert.Contains(t, topics, topic, "topic %s has no KafkaTopic", topic)
 			}
-			for _, topic := range []string{"order", "order_confirm"} {
+			for _, topic := range []string{"order", "order_confirm", "order_notified"} {
 				assert.EqualValues(t, 12, topics[topic]["partitions"], topic)
 			}
+			pub := parseScopes(pubsub["publishingScopes"].(string))
+			sub := parseScopes(pubsub["subscriptionScopes"].(string))
+			subscribed := map[string][]string{}
 			for _, s := range byKind(app, "Subscription") {
 				dlq := str(s.obj, "spec", "deadLetterTopic")
 				assert.NotEmpty(t, dlq, "%s has no dead-letter topic", s.id())
 				assert.Contains(t, topics, dlq)
 				assert.NotEmpty(t, dig(topics[dlq], "config", "retention.ms"), "%s: dead-letter topic without retention", s.id())
+				for _, id := range strings_(s.obj["scopes"]) {
+					subscribed[id] = append(subscribed[id], str(s.obj, "spec", "topic"))
+					assert.Contains(t, pub[id], dlq, "%s: app %s may not publish its dead letters", s.id(), id)
+				}
+			}
+			for id, want := range sub {
+				assert.ElementsMatch(t, want, subscribed[id], "app %s: subscriptionScopes and its Subscriptions differ", id)
+			}
+			for id := range subscribed {
+				assert.Contains(t, sub, id, "app %s subscribes without a subscription scope", id)
 			}
 			res := byKind(app, "Resiliency")
 			require.Len(t, res, 1)
@@ -846,4 +861,26 @@ func TestProbesAskForServedRoutes(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The cluster test's stand-in for Strimzi (tools/k8s/charts/strimzi-kafka-operator) seeds
+// its broker with exactly the chart's KafkaTopics, each with its partitions: the charts
+// run in tests/cluster against the topics they declare.
+func TestKafkaStandInHasTheChartsTopics(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(repoRoot(t), "tools", "k8s", "charts", "strimzi-kafka-operator", "values.yaml"))
+	require.NoError(t, err)
+	var vals struct {
+		Topics string `json:"topics"`
+	}
+	require.NoError(t, yaml.Unmarshal(raw, &vals))
+	standIn := map[string]string{}
+	for _, tp := range strings.Split(vals.Topics, ",") {
+		name, partitions, _ := strings.Cut(strings.TrimSpace(tp), ":")
+		standIn[name] = partitions
+	}
+	chart := map[string]string{}
+	for _, kt := range byKind(mustRender(t, allProfiles[4]), "KafkaTopic") {
+		chart[str(kt.obj, "spec", "topicName")] = fmt.Sprint(dig(kt.obj, "spec", "partitions"))
+	}
+	assert.Equal(t, chart, standIn, "topic:partitions of the stand-in broker and of helm/kafka-cluster (minikube)")
 }

@@ -117,6 +117,39 @@ func wantACLs(produce, consume, groups []string) []kafkaACL {
 	return out
 }
 
+// deadLetterTopics maps each dead-letter topic of the chart's Subscriptions to the topic
+// its events come from.
+func deadLetterTopics(t *testing.T, app []object) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, s := range byKind(app, "Subscription") {
+		dead, source := str(s.obj, "spec", "deadLetterTopic"), str(s.obj, "spec", "topic")
+		require.NotEmpty(t, dead, s.id())
+		if prev, ok := out[dead]; ok {
+			require.Equal(t, prev, source, "%s: one dead-letter topic for two topics cannot be replayed", s.id())
+		}
+		out[dead] = source
+	}
+	return out
+}
+
+// The dead-letter tool (tools/cmd/dlq, the chart's dlq-list and dlq-replay Jobs) lists
+// and replays every dead-letter topic of the chart's Subscriptions, each onto its own
+// source topic: a dead-letter topic it does not know would keep its orders stranded.
+func TestDeadLetterToolKnowsEveryDeadLetterTopic(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(repoRoot(t), "tools", "cmd", "dlq", "main.go"))
+	require.NoError(t, err)
+	m := regexp.MustCompile(`dlqTopics\s*=\s*map\[string\]string\{([^}]*)\}`).FindSubmatch(raw)
+	require.NotNil(t, m, "tools/cmd/dlq maps its dead-letter topics (dlqTopics)")
+	tool := map[string]string{}
+	for _, kv := range regexp.MustCompile(`"([^"]+)"\s*:\s*"([^"]+)"`).FindAllSubmatch(m[1], -1) {
+		tool[string(kv[1])] = string(kv[2])
+	}
+	for _, p := range appProfiles {
+		assert.Equal(t, deadLetterTopics(t, mustRender(t, p)), tool, "%s: the chart's dead-letter topics and tools/cmd/dlq's", p)
+	}
+}
+
 // parseScopes reads a pubsub.kafka publishingScopes/subscriptionScopes value.
 func parseScopes(v string) map[string][]string {
 	out := map[string][]string{}
@@ -207,7 +240,12 @@ func TestKafkaUsersAllowOnlyWhatEachAppNeeds(t *testing.T) {
 			}
 			dlq, ok := users["dlq-kafka"]
 			require.True(t, ok, "no KafkaUser for the dead-letter tool")
-			assert.Equal(t, wantACLs([]string{"order", "order_confirm"}, []string{"order-dlq", "order_confirm-dlq"}, []string{replayGroup}), userACLs(t, dlq))
+			// It reads every Subscription's dead-letter topic and writes its source topic.
+			var sources, letters []string
+			for dead, source := range deadLetterTopics(t, app) {
+				sources, letters = append(sources, source), append(letters, dead)
+			}
+			assert.Equal(t, wantACLs(sources, letters, []string{replayGroup}), userACLs(t, dlq))
 			delete(users, "dlq-kafka")
 			assert.Empty(t, users, "KafkaUsers nobody uses")
 		})

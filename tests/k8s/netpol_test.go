@@ -143,10 +143,11 @@ func (e evaluator) allowed(src, dst endpoint, port int32) bool {
 }
 
 // The NetworkPolicies leave exactly the order chain open: the world reaches only the
-// frontend; each sidecar reaches the API's sidecar only where it must; Kafka,
-// PostgreSQL, the bank and mailpit only from the apps that use them; DNS and the Dapr
-// control plane from every Dapr pod; Prometheus the metrics ports. Every other
-// connection to or from our pods, on every port they listen on, is closed.
+// frontend; only the frontend's sidecar reaches the API's sidecar (the consumers report
+// an order's progress through Kafka, never by invoking the API); Kafka, PostgreSQL, the
+// bank and mailpit only from the apps that use them; DNS and the Dapr control plane from
+// every Dapr pod; Prometheus the metrics ports. Every other connection to or from our
+// pods, on every port they listen on, is closed.
 func TestNetworkPoliciesOpenOnlyTheOrderChain(t *testing.T) {
 	const ns = "kafka-restaurants"
 	objs := append(mustRender(t, appProfiles[0]), mustRender(t, allProfiles[6])...)
@@ -202,9 +203,7 @@ func TestNetworkPoliciesOpenOnlyTheOrderChain(t *testing.T) {
 	for _, outsider := range []string{"internet", "intruder", "other-ns-pod", "prometheus", "kafka", "dapr-sentry", "kube-dns"} {
 		allow(outsider, "frontend", 8080)
 	}
-	for _, caller := range []string{"frontend", "transactions", "email"} {
-		allow(caller, "api", 50002)
-	}
+	allow("frontend", "api", 50002) // service invocation, the only one
 	for _, app := range []string{"api", "transactions", "email"} {
 		allow(app, "kafka", 9093) // the tls listener (values.yaml)
 	}
@@ -256,6 +255,19 @@ func TestNetworkPoliciesOpenOnlyTheOrderChain(t *testing.T) {
 	sort.Strings(unexpectedClosed)
 	require.Empty(t, unexpectedClosed, "connections the order chain needs are blocked")
 	require.Empty(t, unexpectedOpen, "connections are open that nothing needs")
+
+	// Said on its own, since it was open before progress became events: the consumers
+	// reach no port of the API's pod, nor of any other Dapr app's.
+	for _, src := range []string{"transactions", "email"} {
+		for _, dst := range []string{"api", "frontend", "catalog", "transactions", "email"} {
+			if src == dst {
+				continue
+			}
+			for _, port := range byName[dst].ports {
+				require.False(t, ev.allowed(byName[src], byName[dst], port), "%s reaches %s:%d", src, dst, port)
+			}
+		}
+	}
 }
 
 // The evaluator itself: without the chart's policies everything is open, so the test

@@ -273,8 +273,8 @@ readinessProbe:
     - {protocol: TCP, port: {{ .Values.postgresql.port }}}
 {{- end -}}
 
-{{/* Egress from a sidecar to the API's sidecar (service invocation on daprd's
-internal gRPC port 50002). */}}
+{{/* Egress from the frontend's sidecar to the API's sidecar (service invocation on
+daprd's internal gRPC port 50002): the one invocation path. */}}
 {{- define "kr.invokeApiEgress" -}}
 - to:
     - podSelector:
