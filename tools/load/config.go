@@ -93,6 +93,9 @@ type Config struct {
 	Soak bool
 	// Seed makes the request mix reproducible.
 	Seed uint64
+	// Sidecars are the sidecars' metrics endpoints, read before and after the run to count
+	// the sidecar calls per order; empty skips it.
+	Sidecars map[string]string
 }
 
 // Defaults returns a short, gentle run through nginx.
@@ -114,6 +117,7 @@ func Defaults() Config {
 		Timeout:      10 * time.Second,
 		Sample:       time.Second,
 		Seed:         1,
+		Sidecars:     SidecarMetrics,
 	}
 }
 

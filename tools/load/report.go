@@ -30,9 +30,13 @@ type Report struct {
 	Errors        map[string]int64    `json:"errors"`
 	Processes     []ProcReport        `json:"processes,omitempty"`
 	MachineCPUPct float64             `json:"machineCpuPct,omitempty"`
-	Notes         []string            `json:"notes,omitempty"`
-	Deadline      string              `json:"deadline"`
-	Series        []Second            `json:"series"`
+	// CPUMsPerOrder is the CPU every sampled process spent (the load tool's own included)
+	// per order completed in the measured window, for an orders-only run.
+	CPUMsPerOrder float64        `json:"cpuMsPerOrder,omitempty"`
+	Sidecars      *SidecarReport `json:"sidecars,omitempty"`
+	Notes         []string       `json:"notes,omitempty"`
+	Deadline      string         `json:"deadline"`
+	Series        []Second       `json:"series"`
 }
 
 // OpReport is one kind of request over the measured window.
@@ -200,6 +204,10 @@ func (r *Report) WriteTable(w io.Writer) {
 		}
 		tw.Flush()
 	}
+	if r.CPUMsPerOrder > 0 {
+		fmt.Fprintf(w, "CPU per completed order (every process, the load tool included): %.1f ms\n", r.CPUMsPerOrder)
+	}
+	writeSidecars(w, r.Sidecars)
 	if o.EmailsChecked && o.EmailsKept < o.Final {
 		fmt.Fprintf(w, "note: mailpit still held the emails of only %d of %d final orders (it prunes to --max, 500 by default; run the stack with MP_MAX_MESSAGES=0): duplicate emails were checked among those\n", o.EmailsKept, o.Final)
 	}
@@ -233,4 +241,18 @@ func checked(ok bool, n int64, ids []string) string {
 		return "not checked"
 	}
 	return strings.TrimSpace(fmt.Sprintf("%d %s", n, idList(ids)))
+}
+
+// cpuPerOrder is the CPU of every sampled process over the measured window divided by the
+// orders measured in it: what one order costs the machine, when the run places only orders.
+func cpuPerOrder(r *Report) float64 {
+	if r.MeasuredS <= 0 || r.Orders.Measured <= 0 {
+		return 0
+	}
+	var pct float64
+	for _, p := range r.Processes {
+		pct += p.CPUAvgPct
+	}
+	perSecond := float64(r.Orders.Measured) / r.MeasuredS
+	return round1(pct / 100 * 1000 / perSecond)
 }

@@ -79,6 +79,10 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 		sampler = newProcSampler("/proc", os.Getpid())
 	}
 	load0 := loadAvg()
+	var calls0 sidecarCalls
+	if len(cfg.Sidecars) > 0 {
+		calls0, _ = readSidecarCalls(ctx, client, cfg.Sidecars)
+	}
 	r.start = time.Now()
 	r.measure = r.start.Add(cfg.Warmup)
 	r.series = newSeries(r.start)
@@ -122,6 +126,11 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 	rep.LoadAvgStart, rep.LoadAvgEnd = load0, loadAvg()
 	if sampler != nil {
 		rep.Processes, rep.MachineCPUPct = sampler.report(cfg.Soak)
+		rep.CPUMsPerOrder = cpuPerOrder(rep)
+	}
+	if len(cfg.Sidecars) > 0 {
+		calls1, missing := readSidecarCalls(ctx, client, cfg.Sidecars)
+		rep.Sidecars = sidecarReport(calls0, calls1, rep.Orders.Final, missing)
 	}
 	if verr != nil {
 		rep.Notes = append(rep.Notes, "duplicate check incomplete: "+verr.Error())

@@ -61,6 +61,7 @@ func run(ctx context.Context, args []string) (int, error) {
 	jsonOut := fs.String("json", "", "write the report as JSON to this file")
 	svgOut := fs.String("svg", "", "write a latency-over-time chart as SVG to this file")
 	quiet := fs.Bool("quiet", false, "no progress line")
+	noSidecars := fs.Bool("no-sidecars", false, "do not read the local sidecars' metrics (the sidecar calls per order)")
 	if err := fs.Parse(args); err != nil {
 		return 2, err
 	}
@@ -68,6 +69,9 @@ func run(ctx context.Context, args []string) (int, error) {
 		return 2, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	cfg.Mode = load.Mode(*mode)
+	if *noSidecars {
+		cfg.Sidecars = nil
+	}
 	t, err := load.ResolveTarget(*target)
 	if err != nil {
 		return 2, err
