@@ -85,34 +85,29 @@ const (
 // placeOrder validates an order, prices it from the catalog, exchanges the card for a bank
 // token and publishes the `order` event. The event is the commit point: 202 is answered
 // only after the broker took it, and nothing is kept when it did not (see docs/ORDERS.md).
-func (a *api) placeOrder(w http.ResponseWriter, r *http.Request) {
+func (a *api) placeOrder(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	idem := r.Header.Get("Idempotency-Key")
 	if len(idem) > maxIdemKeyLen || !printable(idem) {
-		service.WriteError(w, r, a.log, service.Errorf(http.StatusBadRequest, "invalid_idempotency_key", "Idempotency-Key must be at most %d printable characters", maxIdemKeyLen))
-		return
+		return service.Errorf(http.StatusBadRequest, "invalid_idempotency_key", "Idempotency-Key must be at most %d printable characters", maxIdemKeyLen)
 	}
 	var req orderRequest
 	if err := service.DecodeJSON(w, r, &req); err != nil {
-		service.WriteError(w, r, a.log, err)
-		return
+		return err
 	}
 	v, err := a.validate(req)
 	if err != nil {
-		service.WriteError(w, r, a.log, err)
-		return
+		return err
 	}
 
 	if idem != "" {
 		rec, found, err := a.orders.GetIdempotency(ctx, idem)
 		if err != nil {
 			service.Logger(ctx, a.log).ErrorContext(ctx, "idempotency lookup failed", "error", err)
-			service.WriteError(w, r, a.log, errUnavailable)
-			return
+			return errUnavailable
 		}
 		if found {
-			a.replay(w, r, rec, v.fingerprint)
-			return
+			return a.replay(w, r, rec, v.fingerprint)
 		}
 	}
 
@@ -120,12 +115,10 @@ func (a *api) placeOrder(w http.ResponseWriter, r *http.Request) {
 	var refused errCardRefused
 	switch {
 	case errors.As(err, &refused):
-		service.WriteError(w, r, a.log, service.Errorf(http.StatusBadRequest, "invalid_card", "%s", refused.msg))
-		return
+		return service.Errorf(http.StatusBadRequest, "invalid_card", "%s", refused.msg)
 	case err != nil:
 		service.Logger(ctx, a.log).WarnContext(ctx, "tokenize failed", "error", err)
-		service.WriteError(w, r, a.log, service.Errorf(http.StatusServiceUnavailable, "bank_unavailable", "the bank cannot be reached right now; nothing was charged, please try again"))
-		return
+		return service.Errorf(http.StatusServiceUnavailable, "bank_unavailable", "the bank cannot be reached right now; nothing was charged, please try again")
 	}
 
 	v.details.Card, v.details.PlacedAt = tokenized, a.now()
@@ -136,15 +129,13 @@ func (a *api) placeOrder(w http.ResponseWriter, r *http.Request) {
 			// Another request with the same key won the race: answer as it did.
 			rec, found, gerr := a.orders.GetIdempotency(ctx, idem)
 			if gerr == nil && found {
-				a.replay(w, r, rec, v.fingerprint)
-				return
+				return a.replay(w, r, rec, v.fingerprint)
 			}
 			err = gerr
 		}
 		if err != nil {
 			service.Logger(ctx, a.log).ErrorContext(ctx, "idempotency claim failed", "error", err)
-			service.WriteError(w, r, a.log, errUnavailable)
-			return
+			return errUnavailable
 		}
 	}
 	if err := a.accept(ctx, ev); err != nil {
@@ -152,13 +143,12 @@ func (a *api) placeOrder(w http.ResponseWriter, r *http.Request) {
 		// same event id, which the consumers deduplicate), and the answer says "unknown".
 		service.Logger(ctx, a.log).ErrorContext(ctx, "order outcome unknown: the publish failed", "orderId", ev.OrderID, "error", err)
 		if idem == "" {
-			service.WriteError(w, r, a.log, errOutcomeUnknownNoKey)
-			return
+			return errOutcomeUnknownNoKey
 		}
-		service.WriteError(w, r, a.log, errOutcomeUnknown)
-		return
+		return errOutcomeUnknown
 	}
 	a.respondAccepted(w, ev.OrderID, order.StatusAccepted)
+	return nil
 }
 
 // accept publishes the event, then records the order. If writing the record fails after
@@ -183,29 +173,29 @@ func (a *api) accept(ctx context.Context, ev events.OrderPlaced) error {
 }
 
 // replay answers a request whose Idempotency-Key was seen before.
-func (a *api) replay(w http.ResponseWriter, r *http.Request, rec idemRecord, fingerprint string) {
+func (a *api) replay(w http.ResponseWriter, r *http.Request, rec idemRecord, fingerprint string) error {
 	ctx := r.Context()
 	if rec.Fingerprint != fingerprint {
-		service.WriteError(w, r, a.log, service.Errorf(http.StatusUnprocessableEntity, "idempotency_conflict", "this Idempotency-Key was used for a different order"))
-		return
+		return service.Errorf(http.StatusUnprocessableEntity, "idempotency_conflict", "this Idempotency-Key was used for a different order")
 	}
 	p, err := a.orders.Get(ctx, rec.Event.OrderID)
 	switch {
 	case err == nil:
 		status, _, _ := p.Steps()
 		a.respondAccepted(w, p.ID, status)
+		return nil
 	case errors.Is(err, errNotFound):
 		// The first request stopped between claiming the key and recording the order (a
 		// crash, or a publish whose outcome it never learned): publish again (same event
 		// id; consumers deduplicate) so the order goes through, once.
 		if err := a.accept(ctx, rec.Event); err != nil {
 			service.Logger(ctx, a.log).ErrorContext(ctx, "order outcome unknown: the publish failed", "orderId", rec.Event.OrderID, "error", err)
-			service.WriteError(w, r, a.log, errOutcomeUnknown)
-			return
+			return errOutcomeUnknown
 		}
 		a.respondAccepted(w, rec.Event.OrderID, order.StatusAccepted)
+		return nil
 	default:
-		service.WriteError(w, r, a.log, err)
+		return err
 	}
 }
 
@@ -220,27 +210,26 @@ func (a *api) respondAccepted(w http.ResponseWriter, id string, status order.Sta
 }
 
 // getOrder returns an order's status and timeline.
-func (a *api) getOrder(w http.ResponseWriter, r *http.Request) {
+func (a *api) getOrder(w http.ResponseWriter, r *http.Request) error {
 	id := chi.URLParam(r, "id")
 	if !order.ValidID(id) {
-		service.WriteError(w, r, a.log, service.Errorf(http.StatusNotFound, "not_found", "no order with that id"))
-		return
+		return service.Errorf(http.StatusNotFound, "not_found", "no order with that id")
 	}
 	p, err := a.orders.Get(r.Context(), id)
 	switch {
 	case errors.Is(err, errNotFound):
-		service.WriteError(w, r, a.log, service.Errorf(http.StatusNotFound, "not_found", "no order with that id"))
+		return service.Errorf(http.StatusNotFound, "not_found", "no order with that id")
 	case err != nil:
-		service.WriteError(w, r, a.log, err)
-	default:
-		v, err := view(p)
-		if err != nil {
-			// A fact the state machine refuses: show the order as far as it goes, and say so.
-			service.Logger(r.Context(), a.log).ErrorContext(r.Context(), "order facts disagree", "orderId", id, "error", err)
-		}
-		w.Header().Set("Cache-Control", "no-store")
-		service.WriteJSON(w, http.StatusOK, v)
+		return err
 	}
+	v, err := view(p)
+	if err != nil {
+		// A fact the state machine refuses: show the order as far as it goes, and say so.
+		service.Logger(r.Context(), a.log).ErrorContext(r.Context(), "order facts disagree", "orderId", id, "error", err)
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	service.WriteJSON(w, http.StatusOK, v)
+	return nil
 }
 
 // validOrder is a validated, priced order request.

@@ -12,11 +12,13 @@ import (
 // the events it subscribes to (nginx refuses it, and no app may invoke it).
 func (a *api) routes(appToken string) http.Handler {
 	r := service.NewRouter(a.log, appToken, a.ready)
-	r.Get("/search", a.search)
-	r.Get("/styles", a.styles)
-	r.Get("/restaurants/{id}", a.restaurant)
-	r.Post("/orders", a.placeOrder)
-	r.Get("/orders/{id}", a.getOrder)
+	// Handlers return their errors; service.Handle maps every one the same way.
+	h := func(f service.HandlerFunc) http.HandlerFunc { return service.Handle(a.log, f) }
+	r.Get("/search", h(a.search))
+	r.Get("/styles", h(a.styles))
+	r.Get("/restaurants/{id}", h(a.restaurant))
+	r.Post("/orders", h(a.placeOrder))
+	r.Get("/orders/{id}", h(a.getOrder))
 	r.Post(routeOrderConfirm, service.TopicHandler(a.log, validated(events.TopicOrderConfirm, chargedID, a.onCharged)))
 	r.Post(routeOrderNotified, service.TopicHandler(a.log, validated(events.TopicOrderNotified, notifiedID, a.onNotified)))
 	return r

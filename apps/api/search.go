@@ -21,16 +21,14 @@ var errNoCatalog = service.Errorf(http.StatusServiceUnavailable, "catalog_unavai
 // search answers the seed's query (restaurant_name, restaurant_style, vegetarian) and the
 // newer filters with a plain JSON array, as the seed did; the total before paging and the
 // catalog version travel in headers so old clients keep working.
-func (a *api) search(w http.ResponseWriter, r *http.Request) {
+func (a *api) search(w http.ResponseWriter, r *http.Request) error {
 	ix := a.catalog.Index()
 	if ix == nil {
-		service.WriteError(w, r, a.log, errNoCatalog)
-		return
+		return errNoCatalog
 	}
 	q, err := catalog.ParseQuery(r.URL.Query())
 	if err != nil {
-		service.WriteError(w, r, a.log, queryError(err))
-		return
+		return queryError(err)
 	}
 	buf := searchBufs.Get().(*[]byte)
 	defer searchBufs.Put(buf)
@@ -42,6 +40,7 @@ func (a *api) search(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Catalog-Version", ix.Version())
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(*buf)
+	return nil
 }
 
 // searchBufs holds answer buffers: a search answer is written in one Write from a buffer
@@ -56,29 +55,28 @@ func queryError(err error) error {
 }
 
 // styles lists the styles the search form offers.
-func (a *api) styles(w http.ResponseWriter, r *http.Request) {
+func (a *api) styles(w http.ResponseWriter, r *http.Request) error {
 	ix := a.catalog.Index()
 	if ix == nil {
-		service.WriteError(w, r, a.log, errNoCatalog)
-		return
+		return errNoCatalog
 	}
 	service.WriteJSON(w, http.StatusOK, ix.Styles())
+	return nil
 }
 
 // restaurant returns one restaurant with its whole menu and whether it is open now.
-func (a *api) restaurant(w http.ResponseWriter, r *http.Request) {
+func (a *api) restaurant(w http.ResponseWriter, r *http.Request) error {
 	ix := a.catalog.Index()
 	if ix == nil {
-		service.WriteError(w, r, a.log, errNoCatalog)
-		return
+		return errNoCatalog
 	}
 	rest, ok := ix.Restaurant(chi.URLParam(r, "id"))
 	if !ok {
-		service.WriteError(w, r, a.log, service.Errorf(http.StatusNotFound, "not_found", "no restaurant with that id"))
-		return
+		return service.Errorf(http.StatusNotFound, "not_found", "no restaurant with that id")
 	}
 	service.WriteJSON(w, http.StatusOK, struct {
 		*catalog.Restaurant
 		OpenNow bool `json:"openNow"`
 	}{rest, rest.OpenAt(a.now())})
+	return nil
 }

@@ -48,6 +48,21 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	WriteJSON(w, http.StatusInternalServerError, map[string]string{"code": "internal", "message": "internal error; try again later"})
 }
 
+// HandlerFunc is a handler that returns its error instead of writing it, so every error of
+// a service is answered in one place (Handle, WriteError).
+type HandlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// Handle adapts h to an http.HandlerFunc: an error h returns is written by WriteError (an
+// *Error as it is, anything else a logged 500). h must not have written a response when it
+// returns an error.
+func Handle(log *slog.Logger, h HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			WriteError(w, r, log, err)
+		}
+	}
+}
+
 // DecodeJSON reads a JSON request body into dst: it must be declared as JSON, be at most
 // MaxBodyBytes, hold exactly one JSON value and no field dst does not know.
 func DecodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {

@@ -3,6 +3,7 @@ package service
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -96,6 +97,40 @@ func TestWriteError(t *testing.T) {
 			} else {
 				assert.Empty(t, buf.lines())
 			}
+		})
+	}
+}
+
+func TestHandleMapsEveryReturnedError(t *testing.T) {
+	log, logs := testLogger(t)
+	tests := []struct {
+		name     string
+		err      error
+		want     int
+		wantBody string
+		logged   bool
+	}{
+		{"no error: the handler's own answer", nil, http.StatusTeapot, "brewed", false},
+		{"a client error as it is", Errorf(http.StatusConflict, "taken", "that one is taken"), http.StatusConflict, `{"code":"taken","message":"that one is taken"}`, false},
+		{"a wrapped client error", fmt.Errorf("place: %w", Errorf(http.StatusBadRequest, "bad", "no")), http.StatusBadRequest, `"code":"bad"`, false},
+		{"anything else: a 500 that leaks nothing, logged once", errors.New("db password hunter2 rejected"), http.StatusInternalServerError, `"code":"internal"`, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			before := len(logs.lines())
+			h := Handle(log, func(w http.ResponseWriter, _ *http.Request) error {
+				if tc.err == nil {
+					w.WriteHeader(http.StatusTeapot)
+					_, _ = w.Write([]byte("brewed"))
+				}
+				return tc.err
+			})
+			rec := httptest.NewRecorder()
+			h(rec, httptest.NewRequest(http.MethodGet, "/x", nil))
+			assert.Equal(t, tc.want, rec.Code)
+			assert.Contains(t, rec.Body.String(), tc.wantBody)
+			assert.NotContains(t, rec.Body.String(), "hunter2")
+			assert.Equal(t, tc.logged, len(logs.lines()) > before)
 		})
 	}
 }
