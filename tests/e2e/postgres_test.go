@@ -71,8 +71,11 @@ func TestPostgresStateStores(t *testing.T) {
 	assert.Equal(t, ok, place(t, `{"restaurant":"China city","email":"pg@example.com","creditCard":"4242424242424242"}`, map[string]string{"Idempotency-Key": "pg-1"}))
 	assert.Len(t, s.Mail.Search(t, ok), 1)
 
-	// The records are really in PostgreSQL, as JSON, without a card number.
-	assert.Equal(t, "confirmed", psql(t, db, "SELECT value->>'status' FROM orders WHERE key = 'api||order-"+ok+"'"))
+	// The records are really in PostgreSQL, as JSON, without a card number: the API's
+	// record of the order and the two facts its events brought, each under its own key.
+	assert.Equal(t, "China city", psql(t, db, "SELECT value->>'restaurantName' FROM orders WHERE key = 'api||order-"+ok+"'"))
+	assert.Equal(t, "paid", psql(t, db, "SELECT value->>'outcome' FROM orders WHERE key = 'api||order-"+ok+".charged'"))
+	assert.Equal(t, "sent", psql(t, db, "SELECT value->>'delivery' FROM orders WHERE key = 'api||order-"+ok+".notified'"))
 	assert.Equal(t, "paid", psql(t, db, "SELECT value->>'outcome' FROM payments WHERE key LIKE '%decision-"+ok+"'"))
 	assert.Equal(t, "sent", psql(t, db, "SELECT value->>'state' FROM notifications WHERE key LIKE '%email-"+ok+"'"))
 	assert.NotEqual(t, "0", psql(t, db, "SELECT count(*) FROM catalog WHERE key = 'catalog-current'"))

@@ -202,7 +202,8 @@ func deadLetterCount(t *testing.T) int64 {
 }
 
 // deadLettered returns the order ids whose events are on a dead-letter topic (the
-// CloudEvent id is the order id on `order`, "<order id>.charged" on `order_confirm`).
+// CloudEvent id is the order id on `order`, "<order id>.charged" on `order_confirm`,
+// "<order id>.notified" on `order_notified`).
 func deadLettered(t *testing.T) map[string]bool {
 	out := map[string]bool{}
 	for _, rec := range deadLetterRecords(t) {
@@ -210,7 +211,7 @@ func deadLettered(t *testing.T) map[string]bool {
 			ID string `json:"id"`
 		}
 		if json.Unmarshal(rec.Value, &ce) == nil && ce.ID != "" {
-			out[strings.TrimSuffix(ce.ID, ".charged")] = true
+			out[strings.TrimSuffix(strings.TrimSuffix(ce.ID, ".charged"), ".notified")] = true
 		}
 	}
 	return out
