@@ -212,27 +212,13 @@ func (s *daprOrderStore) ClaimIdempotency(ctx context.Context, key string, rec i
 	return err
 }
 
-// pubsubClient is the part of the Dapr client the publisher uses.
-type pubsubClient interface {
-	PublishEvent(ctx context.Context, pubsubName, topicName string, data any, opts ...dapr.PublishEventOption) error
-}
-
-type daprPublisher struct{ client pubsubClient }
+type daprPublisher struct{ client service.Publisher }
 
 // PublishOrder publishes with the order id as the CloudEvent id (consumers deduplicate on
 // it) and as the partition key (one order's events stay in order).
 func (p *daprPublisher) PublishOrder(ctx context.Context, e events.OrderPlaced) error {
-	b, err := json.Marshal(e)
-	if err != nil {
-		return err
-	}
-	return p.client.PublishEvent(ctx, events.PubSub, events.TopicOrder, b,
-		dapr.PublishEventWithContentType("application/json"),
-		dapr.PublishEventWithMetadata(map[string]string{
-			"cloudevent.id":   events.PlacedID(e.OrderID),
-			"cloudevent.type": events.TypeOrderPlaced,
-			"partitionKey":    e.OrderID,
-		}))
+	return service.PublishJSON(ctx, p.client, service.Event{PubSub: events.PubSub, Topic: events.TopicOrder,
+		ID: events.PlacedID(e.OrderID), Type: events.TypeOrderPlaced, PartitionKey: e.OrderID}, e)
 }
 
 // bindingClient is the part of the Dapr client that calls output bindings.

@@ -118,25 +118,11 @@ func (m *daprMailer) Send(ctx context.Context, msg message) error {
 	return err
 }
 
-// pubsubClient is the part of the Dapr client the publisher uses.
-type pubsubClient interface {
-	PublishEvent(ctx context.Context, pubsubName, topicName string, data any, opts ...dapr.PublishEventOption) error
-}
-
-type daprPublisher struct{ client pubsubClient }
+type daprPublisher struct{ client service.Publisher }
 
 // PublishNotified publishes with a stable event id per order and the order id as
 // partition key.
 func (p *daprPublisher) PublishNotified(ctx context.Context, e events.OrderNotified) error {
-	b, err := json.Marshal(e)
-	if err != nil {
-		return err
-	}
-	return p.client.PublishEvent(ctx, events.PubSub, events.TopicOrderNotified, b,
-		dapr.PublishEventWithContentType("application/json"),
-		dapr.PublishEventWithMetadata(map[string]string{
-			"cloudevent.id":   events.NotifiedID(e.OrderID),
-			"cloudevent.type": events.TypeOrderNotified,
-			"partitionKey":    e.OrderID,
-		}))
+	return service.PublishJSON(ctx, p.client, service.Event{PubSub: events.PubSub, Topic: events.TopicOrderNotified,
+		ID: events.NotifiedID(e.OrderID), Type: events.TypeOrderNotified, PartitionKey: e.OrderID}, e)
 }

@@ -192,24 +192,10 @@ func (s *daprDecisions) Decide(ctx context.Context, orderID string, d decision) 
 	return d, err
 }
 
-// pubsubClient is the part of the Dapr client the publisher uses.
-type pubsubClient interface {
-	PublishEvent(ctx context.Context, pubsubName, topicName string, data any, opts ...dapr.PublishEventOption) error
-}
-
-type daprPublisher struct{ client pubsubClient }
+type daprPublisher struct{ client service.Publisher }
 
 // PublishCharged publishes with a stable event id per order and the order id as partition key.
 func (p *daprPublisher) PublishCharged(ctx context.Context, e events.OrderCharged) error {
-	b, err := json.Marshal(e)
-	if err != nil {
-		return err
-	}
-	return p.client.PublishEvent(ctx, events.PubSub, events.TopicOrderConfirm, b,
-		dapr.PublishEventWithContentType("application/json"),
-		dapr.PublishEventWithMetadata(map[string]string{
-			"cloudevent.id":   events.ChargedID(e.OrderID),
-			"cloudevent.type": events.TypeOrderCharged,
-			"partitionKey":    e.OrderID,
-		}))
+	return service.PublishJSON(ctx, p.client, service.Event{PubSub: events.PubSub, Topic: events.TopicOrderConfirm,
+		ID: events.ChargedID(e.OrderID), Type: events.TypeOrderCharged, PartitionKey: e.OrderID}, e)
 }

@@ -45,6 +45,36 @@ func SidecarReady(ctx context.Context, httpPort string) error {
 	return nil
 }
 
+// Publisher is the part of the Dapr client PublishJSON needs.
+type Publisher interface {
+	PublishEvent(ctx context.Context, pubsubName, topicName string, data any, opts ...dapr.PublishEventOption) error
+}
+
+// Event is where and how one event is published: its topic, its CloudEvent id and type,
+// and its partition key (the events of one key stay in order).
+type Event struct {
+	PubSub, Topic string
+	ID, Type      string
+	PartitionKey  string
+}
+
+// PublishJSON publishes v as the JSON data of a CloudEvent with the given id, type and
+// partition key. A stable id per fact lets consumers tell a redelivery or a re-publish
+// from a new event.
+func PublishJSON(ctx context.Context, c Publisher, e Event, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return c.PublishEvent(ctx, e.PubSub, e.Topic, b,
+		dapr.PublishEventWithContentType("application/json"),
+		dapr.PublishEventWithMetadata(map[string]string{
+			"cloudevent.id":   e.ID,
+			"cloudevent.type": e.Type,
+			"partitionKey":    e.PartitionKey,
+		}))
+}
+
 // ErrKeyExists is returned by FirstWrite when the key was already written.
 var ErrKeyExists = errors.New("key already exists")
 
