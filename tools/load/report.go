@@ -243,16 +243,18 @@ func checked(ok bool, n int64, ids []string) string {
 	return strings.TrimSpace(fmt.Sprintf("%d %s", n, idList(ids)))
 }
 
-// cpuPerOrder is the CPU of every sampled process over the measured window divided by the
-// orders measured in it: what one order costs the machine, when the run places only orders.
+// cpuPerOrder is the CPU every sampled process spent from the end of the warm-up until the
+// pipeline drained, divided by the orders made final: what one order costs the machine,
+// when the run places only orders. (Dividing by the accepted orders would flatter a
+// saturated stack, which accepts faster than it completes.)
 func cpuPerOrder(r *Report) float64 {
-	if r.MeasuredS <= 0 || r.Orders.Measured <= 0 {
+	window := r.MeasuredS + r.DrainS
+	if window <= 0 || r.Orders.Final <= 0 {
 		return 0
 	}
 	var pct float64
 	for _, p := range r.Processes {
 		pct += p.CPUAvgPct
 	}
-	perSecond := float64(r.Orders.Measured) / r.MeasuredS
-	return round1(pct / 100 * 1000 / perSecond)
+	return round1(pct / 100 * window * 1000 / float64(r.Orders.Final))
 }
