@@ -59,8 +59,8 @@ bench: ## Go benchmarks of the hot paths (search, request decoding, events)
 # topic handler and log redaction.
 FUZZTIME ?= 4s
 FUZZ := apps/api:FuzzPlaceOrder apps/kit/catalog:FuzzParse apps/kit/catalog:FuzzParseQuery \
-	apps/kit/events:FuzzDecodeOrderPlaced apps/kit/events:FuzzDecodeOrderCharged \
-	apps/kit/service:FuzzTopicHandler apps/kit/service:FuzzRedact apps/catalog:FuzzLoad
+	apps/kit/events:FuzzDecodeOrderPlaced apps/kit/events:FuzzDecodeOrderCharged apps/kit/events:FuzzDecodeOrderNotified \
+	apps/kit/service:FuzzTopicHandler apps/kit/card:FuzzRedact apps/catalog:FuzzLoad
 
 .PHONY: fuzz
 fuzz: ## a short fuzzing run of every fuzz target (FUZZTIME=4s each; make fuzz FUZZTIME=5m to dig)
