@@ -58,23 +58,24 @@ func (a *api) keep(ctx context.Context, e *common.TopicEvent, id string, status 
 }
 
 // validated validates an event before anything records a word of it
-// (service.ValidatedTopic); its envelope id is the one the publisher gives it.
-func validated(topic string, decode func([]byte) (string, error), handle common.TopicEventHandler) common.TopicEventHandler {
-	return service.ValidatedTopic(topic, func(data []byte) (string, error) {
-		id, err := decode(data)
+// (service.ValidatedTopic): decode returns the order id and the envelope id the publisher
+// gives the event.
+func validated(topic string, decode func([]byte) (orderID, eventID string, err error), handle common.TopicEventHandler) common.TopicEventHandler {
+	return service.ValidatedTopic(topic, func(data []byte) (service.Validated, error) {
+		orderID, eventID, err := decode(data)
 		if err != nil {
-			return "", events.SafeReason(err)
+			return service.Validated{}, events.SafeReason(err)
 		}
-		return id, nil
+		return service.Validated{ID: eventID, Tags: map[string]string{order.TraceTag: orderID}}, nil
 	}, handle)
 }
 
-func chargedID(data []byte) (string, error) {
+func chargedIDs(data []byte) (string, string, error) {
 	e, err := events.DecodeOrderCharged(data)
-	return events.ChargedID(e.OrderID), err
+	return e.OrderID, events.ChargedID(e.OrderID), err
 }
 
-func notifiedID(data []byte) (string, error) {
+func notifiedIDs(data []byte) (string, string, error) {
 	e, err := events.DecodeOrderNotified(data)
-	return events.NotifiedID(e.OrderID), err
+	return e.OrderID, events.NotifiedID(e.OrderID), err
 }

@@ -16,7 +16,6 @@ import (
 
 	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/events"
 	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/order"
-	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/service"
 )
 
 // The sender's words an attack plants in an event: none may reach a span, a log or a mailbox.
@@ -110,7 +109,7 @@ func TestInvalidEventIsRecordedNowhere(t *testing.T) {
 				assert.NotContains(t, text, word, "spans")
 				assert.NotContains(t, h.logs.String(), word, "logs")
 			}
-			id, _ := spanAttr(spans, "consume order_confirm", service.AttrOrderID)
+			id, _ := spanAttr(spans, "consume order_confirm", order.TraceTag)
 			assert.Empty(t, id, "no order id on an invalid event")
 			assert.Empty(t, h.mail.sent, "no email")
 			assert.Empty(t, h.pub.calls, "no notice published")
@@ -129,7 +128,7 @@ func TestValidEventIsTaggedAfterValidation(t *testing.T) {
 			spans := recordSpans(t)
 			h := newHarness()
 			assert.Equal(t, "SUCCESS", deliver(t, h, tc.id, events.TopicOrderConfirm, charged(t, order.OutcomePaid, nil)))
-			got, _ := spanAttr(spans, "consume order_confirm", service.AttrOrderID)
+			got, _ := spanAttr(spans, "consume order_confirm", order.TraceTag)
 			assert.Equal(t, orderID, got)
 			msgID, _ := spanAttr(spans, "consume order_confirm", "messaging.message.id")
 			assert.Equal(t, tc.wantID, msgID)

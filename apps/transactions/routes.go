@@ -7,6 +7,7 @@ import (
 	"github.com/dapr/go-sdk/service/common"
 
 	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/events"
+	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/order"
 	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/service"
 )
 
@@ -22,11 +23,11 @@ func (c *consumer) routes(cfg config) http.Handler {
 // validatedFirst validates an event before anything records a word of it
 // (service.ValidatedTopic); its envelope id is the one the publisher gives it.
 func validatedFirst(handle common.TopicEventHandler) common.TopicEventHandler {
-	return service.ValidatedTopic(events.TopicOrder, func(data []byte) (string, error) {
+	return service.ValidatedTopic(events.TopicOrder, func(data []byte) (service.Validated, error) {
 		o, err := events.DecodeOrderPlaced(data)
 		if err != nil {
-			return "", events.SafeReason(err)
+			return service.Validated{}, events.SafeReason(err)
 		}
-		return events.PlacedID(o.OrderID), nil
+		return service.Validated{ID: events.PlacedID(o.OrderID), Tags: map[string]string{order.TraceTag: o.OrderID}}, nil
 	}, handle)
 }

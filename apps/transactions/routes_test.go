@@ -16,7 +16,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/events"
-	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/service"
+	"github.com/kafka-restaurants/kafka-restaurants/apps/kit/order"
 )
 
 // The sender's words an attack plants in an event: none may reach a span, a log or the bank.
@@ -110,7 +110,7 @@ func TestInvalidEventIsRecordedNowhere(t *testing.T) {
 				assert.NotContains(t, text, word, "spans")
 				assert.NotContains(t, h.logs.String(), word, "logs")
 			}
-			id, _ := spanAttr(spans, "consume order", service.AttrOrderID)
+			id, _ := spanAttr(spans, "consume order", order.TraceTag)
 			assert.Empty(t, id, "no order id on an invalid event")
 			assert.Empty(t, h.bank.calls, "the bank is not charged")
 			assert.Empty(t, h.pub.events, "nothing published")
@@ -129,7 +129,7 @@ func TestValidEventIsTaggedAfterValidation(t *testing.T) {
 			spans := recordSpans(t)
 			h := newHarness()
 			assert.Equal(t, "SUCCESS", deliver(t, h, tc.id, events.TopicOrder, placed(t, time.Second, nil)))
-			got, _ := spanAttr(spans, "consume order", service.AttrOrderID)
+			got, _ := spanAttr(spans, "consume order", order.TraceTag)
 			assert.Equal(t, orderID, got)
 			msgID, _ := spanAttr(spans, "consume order", "messaging.message.id")
 			assert.Equal(t, tc.wantID, msgID)

@@ -58,6 +58,10 @@ var (
 	refundPattern = regexp.MustCompile(`^re_[0-9a-zA-Z_]{4,64}$`)
 )
 
+// TraceTag is the span tag that carries an order's id on every span about it, so the
+// trace viewer finds an order by tag (order.id=ord_…).
+const TraceTag = "order.id"
+
 // ValidID reports whether id has the shape the API gives order ids.
 func ValidID(id string) bool { return idPattern.MatchString(id) }
 

@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -30,10 +29,6 @@ import (
 
 // tracerName is the instrumentation scope of every span the services make.
 const tracerName = "github.com/kafka-restaurants/kafka-restaurants/apps/kit/service"
-
-// AttrOrderID is the span attribute that carries the order id, so one order's trace can be
-// found in the viewer by tag (order.id=ord_...).
-const AttrOrderID = "order.id"
 
 func tracer() trace.Tracer { return otel.Tracer(tracerName) }
 
@@ -167,34 +162,46 @@ func Tracing(next http.Handler) http.Handler {
 	})
 }
 
+// Validated is what a topic's validation learned of a valid event: the envelope id it
+// must carry, and the tags its consumer span gets (the entity it is about, so the viewer
+// finds every span of it by tag: the apps tag order.id).
+type Validated struct {
+	ID   string
+	Tags map[string]string
+}
+
 // ValidatedTopic validates an event before anything records a word of it, then hands it
 // to h inside the consumer span and metric (InstrumentTopic). InstrumentTopic tags its span
-// with the event's id and the data's orderId, and TopicHandler logs the id and topic of an
-// event it drops: until the data is validated, all of that is whatever the sender wrote (an
-// order id that is a card number, a field name that is a script). validate returns the
-// envelope id a valid event must carry, or an error safe to record (it must not quote the
-// event). An event that fails validation is blanked in place (id, topic, data) and dropped
-// inside an empty span with that error; a valid event with another envelope id loses that
-// id, not its processing.
-func ValidatedTopic(topic string, validate func(data []byte) (id string, err error), h common.TopicEventHandler) common.TopicEventHandler {
+// with the event's id and the validation's tags, and TopicHandler logs the id and topic of
+// an event it drops: until the data is validated, all of that is whatever the sender wrote
+// (an id that is a card number, a field name that is a script). validate returns the
+// envelope id a valid event must carry and its tags, or an error safe to record (it must
+// not quote the event). An event that fails validation is blanked in place (id, topic,
+// data) and dropped inside an empty span with that error; a valid event with another
+// envelope id loses that id, not its processing.
+func ValidatedTopic(topic string, validate func(data []byte) (Validated, error), h common.TopicEventHandler) common.TopicEventHandler {
 	instrumented := InstrumentTopic(topic, h)
 	return func(ctx context.Context, e *common.TopicEvent) (bool, error) {
-		id, err := validate(e.RawData)
+		v, err := validate(e.RawData)
 		if err != nil {
 			*e = common.TopicEvent{}
 			return InstrumentTopic(topic, func(context.Context, *common.TopicEvent) (bool, error) {
 				return false, err
 			})(ctx, e)
 		}
-		if e.ID != id {
+		if e.ID != v.ID {
 			e.ID = ""
 		}
-		return instrumented(ctx, e)
+		return instrumented(context.WithValue(ctx, spanTagsKey{}, v.Tags), e)
 	}
 }
 
+// spanTagsKey carries a validated event's span tags to InstrumentTopic.
+type spanTagsKey struct{}
+
 // InstrumentTopic wraps a topic handler with a consumer span ("consume <topic>", tagged
-// with the event id and the order id) and the processing-time metric of DefaultMetrics.
+// with the event id and, inside ValidatedTopic, the validation's tags) and the
+// processing-time metric of DefaultMetrics.
 func InstrumentTopic(topic string, h common.TopicEventHandler) common.TopicEventHandler {
 	return DefaultMetrics.ObserveTopic(topic, func(ctx context.Context, e *common.TopicEvent) (bool, error) {
 		ctx, span := tracer().Start(ctx, "consume "+topic, trace.WithSpanKind(trace.SpanKindConsumer),
@@ -205,8 +212,9 @@ func InstrumentTopic(topic string, h common.TopicEventHandler) common.TopicEvent
 				attribute.String("messaging.message.id", e.ID),
 			))
 		defer span.End()
-		if id := orderIDOf(e.RawData); id != "" {
-			span.SetAttributes(attribute.String(AttrOrderID, id))
+		tags, _ := ctx.Value(spanTagsKey{}).(map[string]string)
+		for k, v := range tags {
+			span.SetAttributes(attribute.String(k, v))
 		}
 		retry, err := h(ctx, e)
 		span.SetAttributes(attribute.String("dapr.pubsub.result", topicResult(retry, err)))
@@ -216,17 +224,6 @@ func InstrumentTopic(topic string, h common.TopicEventHandler) common.TopicEvent
 		}
 		return retry, err
 	})
-}
-
-// orderIDOf reads the orderId field every event of this system carries.
-func orderIDOf(data []byte) string {
-	var v struct {
-		OrderID string `json:"orderId"`
-	}
-	if json.Unmarshal(data, &v) != nil {
-		return ""
-	}
-	return v.OrderID
 }
 
 // NewTracedDaprClient returns a go-sdk client for the sidecar's gRPC API at addr
@@ -331,8 +328,8 @@ func describeDaprCall(method string, req any) (string, trace.SpanKind, []attribu
 			attribute.String("messaging.operation.type", "send"),
 			attribute.String("messaging.destination.name", r.GetTopic()),
 			attribute.String("dapr.pubsub", r.GetPubsubName()))
-		if id := r.GetMetadata()["partitionKey"]; id != "" {
-			attrs = append(attrs, attribute.String(AttrOrderID, id))
+		if key := r.GetMetadata()["partitionKey"]; key != "" {
+			attrs = append(attrs, attribute.String("messaging.kafka.message.key", key))
 		}
 		return "publish " + r.GetTopic(), trace.SpanKindProducer, attrs
 	case bindingRequest:
