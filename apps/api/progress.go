@@ -56,26 +56,3 @@ func (a *api) keep(ctx context.Context, e *common.TopicEvent, id string, status 
 	log.InfoContext(ctx, "order status changed", "status", status)
 	return false, nil
 }
-
-// validated validates an event before anything records a word of it
-// (service.ValidatedTopic): decode returns the order id and the envelope id the publisher
-// gives the event.
-func validated(topic string, decode func([]byte) (orderID, eventID string, err error), handle common.TopicEventHandler) common.TopicEventHandler {
-	return service.ValidatedTopic(topic, func(data []byte) (service.Validated, error) {
-		orderID, eventID, err := decode(data)
-		if err != nil {
-			return service.Validated{}, events.SafeReason(err)
-		}
-		return service.Validated{ID: eventID, Tags: map[string]string{order.TraceTag: orderID}}, nil
-	}, handle)
-}
-
-func chargedIDs(data []byte) (string, string, error) {
-	e, err := events.DecodeOrderCharged(data)
-	return e.OrderID, events.ChargedID(e.OrderID), err
-}
-
-func notifiedIDs(data []byte) (string, string, error) {
-	e, err := events.DecodeOrderNotified(data)
-	return e.OrderID, events.NotifiedID(e.OrderID), err
-}

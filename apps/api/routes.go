@@ -19,7 +19,7 @@ func (a *api) routes(appToken string) http.Handler {
 	r.Get("/restaurants/{id}", h(a.restaurant))
 	r.Post("/orders", h(a.placeOrder))
 	r.Get("/orders/{id}", h(a.getOrder))
-	r.Post(routeOrderConfirm, service.TopicHandler(a.log, validated(events.TopicOrderConfirm, chargedIDs, a.onCharged)))
-	r.Post(routeOrderNotified, service.TopicHandler(a.log, validated(events.TopicOrderNotified, notifiedIDs, a.onNotified)))
+	r.Post(routeOrderConfirm, service.TopicHandler(a.log, events.OnCharged(a.onCharged)))
+	r.Post(routeOrderNotified, service.TopicHandler(a.log, events.OnNotified(a.onNotified)))
 	return r
 }
