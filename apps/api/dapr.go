@@ -163,25 +163,17 @@ func (s *daprOrderStore) RecordNotice(ctx context.Context, e events.OrderNotifie
 }
 
 // insert writes v under key only if the key is absent: errExists when it is there
-// already. A write that failed is read back: if the key is there now, whoever wrote it
-// (an earlier delivery, or this very write whose answer was lost), it is kept.
+// already (service.Insert).
 func (s *daprOrderStore) insert(ctx context.Context, key string, v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
-	err = s.client.SaveState(ctx, s.store, key, b, jsonMeta, dapr.WithConcurrency(dapr.StateConcurrencyFirstWrite))
-	if err == nil {
-		return nil
+	err = service.Insert(ctx, s.client, s.store, key, b, jsonMeta)
+	if errors.Is(err, service.ErrKeyExists) {
+		return errExists
 	}
-	item, gerr := s.client.GetState(ctx, s.store, key, nil)
-	switch {
-	case gerr != nil:
-		return fmt.Errorf("write %s: %w (and read back: %v)", key, err, gerr)
-	case item == nil || len(item.Value) == 0:
-		return fmt.Errorf("write %s: %w", key, err)
-	}
-	return errExists
+	return err
 }
 
 func (s *daprOrderStore) GetIdempotency(ctx context.Context, key string) (idemRecord, bool, error) {

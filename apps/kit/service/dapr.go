@@ -90,21 +90,36 @@ type stateReadWriter interface {
 // failed write is settled by reading the key back: present with our value means our write
 // landed; present with another value means we lost; absent means a real failure.
 func FirstWrite(ctx context.Context, c stateReadWriter, store, key string, value []byte, meta map[string]string) error {
+	stored, err := insert(ctx, c, store, key, value, meta)
+	if errors.Is(err, ErrKeyExists) && sameValue(stored, value) {
+		return nil
+	}
+	return err
+}
+
+// Insert saves value under key only if the key does not exist yet, and returns
+// ErrKeyExists whenever the key is there after a failed write, whoever wrote it (an
+// earlier delivery of the same event, or this very write whose answer was lost): for a
+// fact that must be kept, and counted, once.
+func Insert(ctx context.Context, c stateReadWriter, store, key string, value []byte, meta map[string]string) error {
+	_, err := insert(ctx, c, store, key, value, meta)
+	return err
+}
+
+// insert is the write both share; on ErrKeyExists it returns the value stored.
+func insert(ctx context.Context, c stateReadWriter, store, key string, value []byte, meta map[string]string) ([]byte, error) {
 	err := c.SaveState(ctx, store, key, value, meta, dapr.WithConcurrency(dapr.StateConcurrencyFirstWrite))
 	if err == nil {
-		return nil
+		return nil, nil
 	}
 	item, gerr := c.GetState(ctx, store, key, nil)
 	switch {
 	case gerr != nil:
-		return fmt.Errorf("first write of %s: %w (and read back: %v)", key, err, gerr)
+		return nil, fmt.Errorf("first write of %s: %w (and read back: %v)", key, err, gerr)
 	case item == nil || len(item.Value) == 0:
-		return fmt.Errorf("first write of %s: %w", key, err)
-	case sameValue(item.Value, value):
-		return nil
-	default:
-		return ErrKeyExists
+		return nil, fmt.Errorf("first write of %s: %w", key, err)
 	}
+	return item.Value, ErrKeyExists
 }
 
 // sameValue compares stored values; JSON is compared by meaning, since a store may keep it
