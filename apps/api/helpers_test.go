@@ -65,7 +65,6 @@ type fakeStore struct {
 	*daprOrderStore
 	state     *fakeState
 	mu        sync.Mutex
-	creates   int
 	getErr    error
 	createErr error
 }
@@ -87,7 +86,6 @@ func (s *fakeStore) Get(ctx context.Context, id string) (order.Progress, error) 
 
 func (s *fakeStore) Create(ctx context.Context, r record) error {
 	s.mu.Lock()
-	s.creates++
 	err := s.createErr
 	s.mu.Unlock()
 	if err != nil {

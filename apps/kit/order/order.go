@@ -95,7 +95,6 @@ func (d Details) Problems(token TokenRule) []string {
 			// A sum that wraps around int64 could match a small total: refuse it.
 			it.UnitPrice > (math.MaxInt64-sum)/int64(it.Quantity) {
 			problems = append(problems, "items")
-			sum = -1
 			break
 		}
 		sum += int64(it.Quantity) * it.UnitPrice
@@ -200,10 +199,6 @@ const (
 	// reply): the outcome stands, the customer was not told by email.
 	StatusEmailRejected Status = "email_rejected"
 )
-
-// Statuses lists every status, in the order of an order's life.
-var Statuses = []Status{StatusAccepted, StatusPaid, StatusDeclined, StatusFailed,
-	StatusConfirmed, StatusNotifiedDeclined, StatusNotifiedFailed, StatusEmailRejected}
 
 // next lists the legal steps out of each status.
 var next = map[Status][]Status{

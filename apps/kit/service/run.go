@@ -39,7 +39,8 @@ func NewLogger(w io.Writer, name string) *slog.Logger {
 		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
 			switch a.Value.Kind() {
 			case slog.KindString:
-				if r := card.Redact(a.Value.String()); r != a.Value.String() {
+				s := a.Value.String()
+				if r := card.Redact(s); r != s {
 					a.Value = slog.StringValue(r)
 				}
 			case slog.KindAny, slog.KindInt64, slog.KindUint64, slog.KindFloat64:
